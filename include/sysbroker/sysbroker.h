@@ -1,0 +1,247 @@
+/* libsysbroker: the one public header for writing seccomp user-notification supervisors. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Conventions: functions return 0, a count or an fd on success and -errno on failure.
+ * The library never prints and never exits. -ENOENT from anything that talks to a
+ * notification means the request vanished (the target was signalled or died): normal flow.
+ */
+
+#define SB_VERSION "0.1.0"
+
+/* ---- Feature probing (probes by trying, never by kernel version) ---- */
+
+typedef struct sb_features {
+	bool user_notif;         /* SECCOMP_RET_USER_NOTIF + NEW_LISTENER (5.0) */
+	bool notif_continue;     /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (5.5) */
+	bool addfd;              /* SECCOMP_IOCTL_NOTIF_ADDFD (5.9) */
+	bool addfd_send;         /* SECCOMP_ADDFD_FLAG_SEND (5.14) */
+	bool addfd_setfd;        /* SECCOMP_ADDFD_FLAG_SETFD (5.9) */
+	bool wait_killable_recv; /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19) */
+	bool tsync_esrch;        /* SECCOMP_FILTER_FLAG_TSYNC_ESRCH (5.7) */
+	bool sync_wake_up;       /* SECCOMP_IOCTL_NOTIF_SET_FLAGS + SYNC_WAKE_UP (6.6) */
+	bool pidfd_open;         /* pidfd_open (5.3) */
+	bool pidfd_getfd;        /* pidfd_getfd (5.6) */
+	bool pidfd_thread;       /* PIDFD_THREAD (6.9) */
+	bool openat2;            /* openat2 (5.6) */
+	int landlock_abi;        /* 0 when Landlock is absent */
+	uint16_t sizeof_notif, sizeof_resp, sizeof_data; /* SECCOMP_GET_NOTIF_SIZES */
+} sb_features;
+
+/* Fills *ret by trying each feature. Safe to call from any thread; forks short-lived children. */
+int sb_features_probe(sb_features *ret);
+
+/* Feature table for printing: name, kernel version that brought it, and the value. */
+typedef struct sb_feature_row {
+	const char *name;
+	const char *since;
+	bool present;
+} sb_feature_row;
+/* Returns the number of rows written to rows (at most n). */
+size_t sb_features_rows(const sb_features *f, sb_feature_row *rows, size_t n);
+
+/* ---- The engine ---- */
+
+typedef struct sb_supervisor sb_supervisor;
+typedef struct sb_listener sb_listener;
+typedef struct sb_req sb_req;
+
+/*
+ * A handler answers its request with exactly one sb_req_reply_* call and returns 0, or
+ * returns -errno without answering: the engine then answers with that errno (fail closed).
+ * A handler that returns 0 without answering gets -ENOSYS sent for it.
+ */
+typedef int (*sb_handler_fn)(sb_req *req, void *userdata);
+
+/* Called once per listener when no task uses its filter any more (POLLHUP). */
+typedef void (*sb_listener_gone_fn)(sb_listener *l, void *listener_data);
+
+typedef struct sb_supervisor_opts {
+	unsigned min_workers; /* threads serving notifications; 0: one per CPU */
+	unsigned max_workers; /* upper bound when handlers block; 0: 64 */
+} sb_supervisor_opts;
+
+int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts);
+/* Stops the workers, closes every listener (their targets then see ENOSYS) and frees. */
+void sb_supervisor_free(sb_supervisor *s);
+
+/*
+ * Registers the handler for native (x86_64) syscall number nr. Replaces any earlier one.
+ * Must be called before sb_spawn/sb_attach for the number to be in spawned filters.
+ */
+int sb_on_syscall(sb_supervisor *s, int nr, sb_handler_fn fn, void *userdata);
+
+/* Serves a listener fd obtained elsewhere (the agent does this). Takes ownership of fd. */
+int sb_attach(sb_supervisor *s, int listener_fd, void *listener_data, sb_listener_gone_fn gone,
+	      sb_listener **ret);
+void *sb_listener_data(sb_listener *l);
+
+/*
+ * Adds an fd to the engine's event loop (a socket, a signalfd, a pidfd...). fn runs on a
+ * worker with the epoll events; the source stays armed until sb_source_remove or fn
+ * returns < 0. Sources are one-shot internally and re-armed after fn returns.
+ */
+typedef int (*sb_source_fn)(int fd, uint32_t events, void *userdata);
+int sb_source_add(sb_supervisor *s, int fd, uint32_t events, sb_source_fn fn, void *userdata);
+int sb_source_remove(sb_supervisor *s, int fd);
+
+/* Runs the loop on the calling thread plus the workers until sb_supervisor_stop(). */
+int sb_supervisor_run(sb_supervisor *s);
+/* Async-signal-unsafe but thread-safe; makes sb_supervisor_run return with code. */
+void sb_supervisor_stop(sb_supervisor *s, int code);
+
+/* ---- Spawning a program under a filter ---- */
+
+/* Filter flags for the spawned program. */
+typedef struct sb_spawn_opts {
+	const char *path;          /* executable; NULL: argv[0] searched in PATH */
+	char *const *envp;         /* NULL: environ */
+	int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit */
+	bool unshare_net;          /* new empty network namespace (needs privilege) */
+	/* Runs in the child after fork, before the filter; returns 0 or -errno. */
+	int (*pre_filter)(void *userdata);
+	void *userdata;
+	void *listener_data;       /* passed to handlers through the listener */
+	sb_listener_gone_fn gone;
+	/* Extra syscall numbers that must reach user space even with no handler (answered ENOSYS). */
+	const int *extra_nrs;
+	size_t n_extra_nrs;
+	bool wait_killable;        /* use WAIT_KILLABLE_RECV where available */
+} sb_spawn_opts;
+
+/*
+ * Forks, installs a filter in the child that notifies exactly the registered syscalls, kills
+ * any non-native architecture and fails io_uring, hands the listener to the supervisor
+ * without a deadlock, then execs argv. Returns the child's pid; *ret_pidfd gets a pidfd.
+ * An exec failure is reported as -ENOENT (not found) or -EACCES etc. before returning.
+ */
+pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], int *ret_pidfd,
+	       sb_listener **ret_listener);
+
+/* ---- A request ---- */
+
+int sb_req_nr(const sb_req *r);                 /* native syscall number */
+uint64_t sb_req_arg(const sb_req *r, unsigned i); /* i < 6 */
+pid_t sb_req_tid(const sb_req *r);              /* calling thread, in our pid namespace; 0 if invisible */
+pid_t sb_req_tgid(sb_req *r);                   /* its process (read once from /proc) */
+uint64_t sb_req_id(const sb_req *r);
+uint64_t sb_req_ip(const sb_req *r);
+sb_listener *sb_req_listener(const sb_req *r);
+void *sb_req_listener_data(const sb_req *r);
+
+/* 0 while the request is still pending, -ENOENT once it vanished. */
+int sb_req_valid(sb_req *r);
+
+/*
+ * Target memory. Each read is followed by an ID_VALID check, so the bytes were read from the
+ * process that made this call; act only on the returned copy. process_vm_readv with a
+ * /proc/TID/mem fallback (opened before the first ID_VALID).
+ */
+int sb_req_read(sb_req *r, uint64_t addr, void *buf, size_t len);
+/* Reads a NUL-terminated string of at most size-1 bytes: -ENAMETOOLONG, -EFAULT. */
+int sb_req_read_string(sb_req *r, uint64_t addr, char *buf, size_t size);
+/* Writes an emulated result (e.g. a stat buffer) into the target. */
+int sb_req_write(sb_req *r, uint64_t addr, const void *buf, size_t len);
+
+/* A pidfd for the calling thread (PIDFD_THREAD where present), opened once and ID_VALID-checked. */
+int sb_req_pidfd(sb_req *r);
+/* The target's fd number targetfd as a new O_CLOEXEC fd of ours (pidfd_getfd), checked. */
+int sb_req_getfd(sb_req *r, int targetfd);
+/* An O_PATH|O_CLOEXEC fd on /proc/TID (the thread's proc dir), opened once and checked. */
+int sb_req_procfd(sb_req *r);
+
+/* The identity the program runs with (from /proc/TID/status), for emulating as it would. */
+typedef struct sb_creds {
+	uid_t ruid, euid, suid, fsuid;
+	gid_t rgid, egid, sgid, fsgid;
+	uint64_t cap_eff;
+	mode_t umask;
+	int ngroups;
+	gid_t groups[64];
+} sb_creds;
+int sb_req_creds(sb_req *r, sb_creds *ret);
+
+/* Runs fn(arg) in a child that joined the target's namespaces (CLONE_NEW* bits in nstypes). */
+int sb_req_run_in_ns(sb_req *r, int nstypes, int (*fn)(void *arg), void *arg);
+
+/* ---- Answers: exactly one per request ---- */
+
+int sb_req_reply_errno(sb_req *r, int err);      /* err > 0: the call fails with it */
+int sb_req_reply_value(sb_req *r, int64_t val);  /* the call returns val */
+/*
+ * Installs our fd in the target as the call's result (ADDFD|SEND), atomically: the target
+ * either gets it as the return value or never sees it. EMFILE from the target's own
+ * RLIMIT_NOFILE is answered as the real call would (-EMFILE to the target).
+ */
+int sb_req_reply_fd(sb_req *r, int fd, bool cloexec);
+/*
+ * dup2 from outside: puts our fd at targetfd in the target (ADDFD|SETFD). Not an answer;
+ * follow with a reply. EBADF from the target's RLIMIT_NOFILE is passed back.
+ */
+int sb_req_replace_fd(sb_req *r, int fd, int targetfd, bool cloexec);
+/*
+ * Lets the kernel run the original call. NOT a security decision: the kernel re-reads
+ * argument memory, so use it only where the decision came from register values alone or
+ * the kernel's own checks would stop a rewritten argument.
+ */
+int sb_req_reply_continue_unchecked(sb_req *r);
+
+/* Per-request scratch for handlers and the audit layer (cleared per request). */
+typedef struct sb_req_note {
+	const char *action;  /* "allow", "deny", ... or NULL */
+	const char *rule;    /* "FILE:LINE", "cli:N", "default" or NULL */
+	char path[4096];     /* resolved path, "" if none */
+	char addr[128];      /* network address, "" if none */
+	char flags[256];     /* decoded flags, "" if none */
+} sb_req_note;
+sb_req_note *sb_req_note_get(sb_req *r);
+
+/* Called after every answered request (audit). Runs on the worker that answered. */
+typedef void (*sb_after_fn)(sb_req *r, int64_t result, int err, void *userdata);
+void sb_on_answer(sb_supervisor *s, sb_after_fn fn, void *userdata);
+
+
+/* ---- Policy (the language of sysbroker.policy(5)) ---- */
+
+typedef struct sb_policy sb_policy;
+
+int sb_policy_new(sb_policy **ret);
+void sb_policy_free(sb_policy *p);
+/*
+ * Appends one rule given as words, e.g. {"deny", "/home/*/.ssh"}. origin is a file name, or
+ * "cli" for the command line (then line is N of "cli:N"). On error returns -EINVAL (or
+ * -ENOMEM) and err receives "ORIGIN:LINE: what is wrong".
+ */
+int sb_policy_add(sb_policy *p, const char *const *words, size_t n_words, const char *origin,
+		  unsigned line, char *err, size_t errlen);
+/* Reads a policy file, appending its rules in place (include FILE is relative to it). */
+int sb_policy_load_file(sb_policy *p, const char *path, char *err, size_t errlen);
+/* The rules as understood, in order, one per line with their origin; caller frees. */
+char *sb_policy_dump(const sb_policy *p);
+
+/* Settings that are not access rules (output, namespaces), the last one written wins. */
+typedef struct sb_policy_settings {
+	const char *audit;       /* "audit FILE|-", NULL when absent */
+	const char *learn;       /* "learn FILE" */
+	const char *stdout_path; /* "stdout FILE" */
+	const char *stderr_path; /* "stderr FILE" */
+	bool unshare_net, net_broker, sysinfo_cgroup;
+} sb_policy_settings;
+void sb_policy_get_settings(const sb_policy *p, sb_policy_settings *ret);
+
+/* Syscall names (native), NULL when unknown; and the reverse. */
+const char *sb_syscall_name(int nr);
+int sb_syscall_nr(const char *name);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,3 @@
+/* The sysbroker binary: subcommand dispatch. */
+#include <stdio.h>
+int main(void) { return 0; }
