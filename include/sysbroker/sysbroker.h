@@ -217,7 +217,7 @@ typedef struct sb_policy sb_policy;
 int sb_policy_new(sb_policy **ret);
 void sb_policy_free(sb_policy *p);
 /*
- * Appends one rule given as words, e.g. {"deny", "/home/*/.ssh"}. origin is a file name, or
+ * Appends one rule given as words, e.g. {"deny", "/etc/shadow"}. origin is a file name, or
  * "cli" for the command line (then line is N of "cli:N"). On error returns -EINVAL (or
  * -ENOMEM) and err receives "ORIGIN:LINE: what is wrong".
  */
