@@ -1,4 +1,4 @@
-/* Fallback definitions for kernel interfaces newer than Debian 12's 6.1 uapi headers; values are kernel ABI. */
+/* #ifndef fallbacks for kernel ABI newer than the uapi headers of Debian 12 (Linux 6.1). */
 #pragma once
 
 /*
@@ -171,7 +171,7 @@
 struct sb_landlock_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped; /* ABI 6 */
 };
 
 struct sb_landlock_path_beneath_attr {
