@@ -242,6 +242,58 @@ void sb_policy_get_settings(const sb_policy *p, sb_policy_settings *ret);
 const char *sb_syscall_name(int nr);
 int sb_syscall_nr(const char *name);
 
+/* ---- OCI seccomp agent protocol ---- */
+
+/*
+ * The receiving side of the OCI runtime spec's linux.seccomp.listenerPath: the runtime
+ * sends the container state as one JSON object with the listener fds in SCM_RIGHTS, and
+ * "fds" names them in order. Pure: the caller reads the socket and feeds the bytes.
+ */
+typedef struct sb_oci_reader sb_oci_reader;
+typedef struct sb_oci_payload sb_oci_payload;
+
+#define SB_OCI_PAYLOAD_MAX (1024 * 1024)
+
+/* A reader for one connection, accepting at most cap bytes (0: SB_OCI_PAYLOAD_MAX). */
+int sb_oci_reader_new(sb_oci_reader **ret, size_t cap);
+void sb_oci_reader_free(sb_oci_reader *r);
+/*
+ * Feeds bytes as they arrive. Returns 0 when more is needed, 1 once the object is complete
+ * (its closing brace: never wait for EOF), -EBADMSG when the bytes are not one JSON object
+ * (garbage after it included), -E2BIG past the cap. Errors are sticky.
+ */
+int sb_oci_reader_feed(sb_oci_reader *r, const void *buf, size_t len);
+/* The peer closed: 1 complete, -ENODATA nothing came, -EBADMSG cut in the middle. */
+int sb_oci_reader_eof(sb_oci_reader *r);
+/* Why the reader failed, for a log line (static string). */
+const char *sb_oci_reader_strerror(const sb_oci_reader *r);
+
+/*
+ * Validates the complete payload (fds, pid, state.id required; types and bounds checked).
+ * Returns 0, -EAGAIN when the reader is not complete, -EBADMSG with the reason in err.
+ */
+int sb_oci_payload_parse(sb_oci_reader *r, sb_oci_payload **ret, char *err, size_t errlen);
+void sb_oci_payload_free(sb_oci_payload *p);
+size_t sb_oci_payload_n_fds(const sb_oci_payload *p);
+/* Index in SCM_RIGHTS order of the fd named name (e.g. "seccompFd"), or -ENOENT. */
+int sb_oci_payload_fd_index(const sb_oci_payload *p, const char *name);
+pid_t sb_oci_payload_pid(const sb_oci_payload *p);
+/*
+ * A string field by its JSON path: "ociVersion", "metadata", "state.ociVersion", "state.id",
+ * "state.status", "state.bundle", "state.annotations.KEY". NULL when absent. Owned by p.
+ */
+const char *sb_oci_payload_string(const sb_oci_payload *p, const char *field);
+
+/* NAME of DIR/NAME.policy: 1-248 bytes of [A-Za-z0-9._-], not starting with '.'. */
+bool sb_oci_policy_name_valid(const char *name);
+/*
+ * The policy named by listenerMetadata: metadata without '=' is the NAME itself; otherwise
+ * ';'/','-separated items of which "policy=NAME" counts. Returns 1 with the name in ret,
+ * 0 when none is named (use the default), -EINVAL with the reason in err when the metadata
+ * names an invalid NAME or several (fail closed: never the default instead).
+ */
+int sb_oci_policy_select(const char *metadata, char *ret, size_t size, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
