@@ -1,1 +1,190 @@
-/* placeholder */
+/* One notification from receipt to answer: accessors, dispatch to the syscall's handler,
+ * and the answers (errno, value, injected fd, replaced fd, unchecked continue). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/audit.h>
+
+#include "engine.h"
+#include "macros.h"
+
+void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif *n)
+{
+	r->s = s;
+	r->l = l;
+	r->notif = n;
+	r->answered = false;
+	r->result = 0;
+	r->memfd = r->pidfd = r->procfd = -1;
+	r->tgid = 0;
+	r->note.action = NULL;
+	r->note.rule = NULL;
+	r->note.path[0] = r->note.addr[0] = r->note.flags[0] = 0;
+}
+
+void req_done(sb_req *r)
+{
+	r->memfd = safe_close(r->memfd);
+	r->pidfd = safe_close(r->pidfd);
+	r->procfd = safe_close(r->procfd);
+}
+
+/* Errnos the target may see: a real errno, never the kernel-internal ERESTART* range,
+ * which would leak to user space as errno 512.. (kernel-api.md rule 8). */
+static int sanitize_errno(int err)
+{
+	if (err <= 0 || err >= 4096 || (err >= 512 && err <= 530))
+		return EIO;
+	return err;
+}
+
+static void after_answer(sb_req *r)
+{
+	r->answered = true;
+	if (r->s->after) {
+		int err = r->result < 0 ? (int)-r->result : 0;
+		r->s->after(r, r->result, err, r->s->after_userdata);
+	}
+}
+
+void req_dispatch(sb_req *r)
+{
+	int nr = r->notif->data.nr;
+	/* Only native calls reach us (the filter kills other arches), but a listener handed
+	 * in from elsewhere (agent) may carry any filter: never trust its arch. */
+	if (r->notif->data.arch != AUDIT_ARCH_X86_64 || nr < 0 || nr >= SB_MAX_NR) {
+		sb_req_reply_errno(r, ENOSYS);
+		return;
+	}
+	struct handler h = r->s->handlers[nr];
+	if (!h.fn) {
+		sb_req_reply_errno(r, ENOSYS);
+		return;
+	}
+	int ret = h.fn(r, h.userdata);
+	if (r->answered)
+		return;
+	/* A handler that failed without answering denies: fail closed, never continue. */
+	if (ret == -ENOENT && sb_req_valid(r) == -ENOENT)
+		return; /* the target is gone; nobody to answer */
+	sb_req_reply_errno(r, ret < 0 ? -ret : ENOSYS);
+}
+
+int sb_req_nr(const sb_req *r)
+{
+	return r->notif->data.nr;
+}
+
+uint64_t sb_req_arg(const sb_req *r, unsigned i)
+{
+	return i < 6 ? r->notif->data.args[i] : 0;
+}
+
+pid_t sb_req_tid(const sb_req *r)
+{
+	return (pid_t)r->notif->pid;
+}
+
+uint64_t sb_req_id(const sb_req *r)
+{
+	return r->notif->id;
+}
+
+uint64_t sb_req_ip(const sb_req *r)
+{
+	return r->notif->data.instruction_pointer;
+}
+
+sb_listener *sb_req_listener(const sb_req *r)
+{
+	return r->l;
+}
+
+void *sb_req_listener_data(const sb_req *r)
+{
+	return r->l->data;
+}
+
+sb_req_note *sb_req_note_get(sb_req *r)
+{
+	return &r->note;
+}
+
+int sb_req_valid(sb_req *r)
+{
+	return notify_id_valid(r->l->fd, r->notif->id);
+}
+
+int sb_req_reply_errno(sb_req *r, int err)
+{
+	if (r->answered)
+		return -EALREADY;
+	err = sanitize_errno(err);
+	int ret = notify_send(r->l->fd, r->notif->id, 0, -err, 0);
+	r->result = -err;
+	if (ret == 0)
+		after_answer(r);
+	else
+		r->answered = true; /* vanished: nothing more to say */
+	return ret;
+}
+
+int sb_req_reply_value(sb_req *r, int64_t val)
+{
+	if (r->answered)
+		return -EALREADY;
+	int ret = notify_send(r->l->fd, r->notif->id, val, 0, 0);
+	r->result = val;
+	if (ret == 0)
+		after_answer(r);
+	else
+		r->answered = true;
+	return ret;
+}
+
+int sb_req_reply_fd(sb_req *r, int fd, bool cloexec)
+{
+	if (r->answered)
+		return -EALREADY;
+	int ret = notify_addfd(r->l->fd, r->notif->id, fd, -1, SECCOMP_ADDFD_FLAG_SEND, cloexec);
+	if (ret >= 0) {
+		r->result = ret;
+		after_answer(r);
+		return ret;
+	}
+	if (ret == -ENOENT) {
+		r->answered = true;
+		return ret;
+	}
+	/*
+	 * The target installs the fd itself, under its own RLIMIT_NOFILE: EMFILE is exactly
+	 * what the real call would have returned. After a failed ADDFD|SEND the id is still
+	 * pending, so answer it (kernel-api.md §2.11). Anything else is our failure: deny.
+	 */
+	sb_req_reply_errno(r, ret == -EMFILE ? EMFILE : EIO);
+	return ret;
+}
+
+int sb_req_replace_fd(sb_req *r, int fd, int targetfd, bool cloexec)
+{
+	if (r->answered)
+		return -EALREADY;
+	if (targetfd < 0)
+		return -EBADF;
+	return notify_addfd(r->l->fd, r->notif->id, fd, targetfd, SECCOMP_ADDFD_FLAG_SETFD, cloexec);
+}
+
+int sb_req_reply_continue_unchecked(sb_req *r)
+{
+	if (r->answered)
+		return -EALREADY;
+	int ret = notify_send(r->l->fd, r->notif->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+	r->result = 0;
+	if (ret == 0) {
+		r->note.action = r->note.action ? r->note.action : "allow";
+		after_answer(r);
+	} else {
+		r->answered = true;
+	}
+	return ret;
+}

@@ -1,1 +1,292 @@
-/* placeholder */
+/* Access to the process behind a request: its memory, fds, identity and namespaces, each
+ * followed by an ID_VALID check so what we got belongs to the thread that made the call. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "macros.h"
+
+#define PAGE 4096UL
+
+int sb_req_procfd(sb_req *r)
+{
+	if (r->procfd >= 0)
+		return r->procfd;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)r->notif->pid);
+	if (r->notif->pid == 0)
+		return -ESRCH; /* not visible in our pid namespace */
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : negative_errno();
+	/* Opened first, checked second: the tid was still our target when we opened it. */
+	int v = sb_req_valid(r);
+	if (v < 0) {
+		safe_close(fd);
+		return v;
+	}
+	r->procfd = fd;
+	return fd;
+}
+
+int sb_req_pidfd(sb_req *r)
+{
+	if (r->pidfd >= 0)
+		return r->pidfd;
+	if (r->notif->pid == 0)
+		return -ESRCH;
+	/* The notification names a thread; without PIDFD_THREAD a non-leader tid fails. */
+	unsigned flags = r->s->features.pidfd_thread ? PIDFD_THREAD : 0;
+	int fd = (int)syscall(SYS_pidfd_open, r->notif->pid, flags);
+	if (fd < 0 && flags == 0 && errno == ENOENT) {
+		pid_t tgid = sb_req_tgid(r);
+		if (tgid > 0)
+			fd = (int)syscall(SYS_pidfd_open, tgid, 0);
+	}
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	int v = sb_req_valid(r);
+	if (v < 0) {
+		safe_close(fd);
+		return v;
+	}
+	r->pidfd = fd;
+	return fd;
+}
+
+int sb_req_getfd(sb_req *r, int targetfd)
+{
+	if (targetfd < 0)
+		return -EBADF;
+	int pidfd = sb_req_pidfd(r);
+	if (pidfd < 0)
+		return pidfd;
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, 0);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	int v = sb_req_valid(r);
+	if (v < 0) {
+		safe_close(fd);
+		return v;
+	}
+	return fd;
+}
+
+/* Reads a status-like file under /proc/TID into buf (NUL-terminated). */
+static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
+{
+	int dfd = sb_req_procfd(r);
+	if (dfd < 0)
+		return dfd;
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	size_t used = 0;
+	while (used + 1 < size) {
+		ssize_t n = read(fd, buf + used, size - 1 - used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ESRCH ? -ENOENT : negative_errno();
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = 0;
+	return (int)used;
+}
+
+pid_t sb_req_tgid(sb_req *r)
+{
+	if (r->tgid > 0)
+		return r->tgid;
+	char buf[4096];
+	if (proc_read(r, "status", buf, sizeof(buf)) < 0)
+		return 0;
+	const char *p = strstr(buf, "\nTgid:");
+	if (!p)
+		return 0;
+	r->tgid = (pid_t)strtol(p + 6, NULL, 10);
+	return r->tgid;
+}
+
+static const char *status_field(const char *buf, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, k) && p[k] == ':')
+			return p + k + 1;
+	return NULL;
+}
+
+int sb_req_creds(sb_req *r, sb_creds *ret)
+{
+	char buf[8192];
+	int n = proc_read(r, "status", buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	memset(ret, 0, sizeof(*ret));
+	const char *uid = status_field(buf, "Uid"), *gid = status_field(buf, "Gid");
+	const char *cap = status_field(buf, "CapEff"), *um = status_field(buf, "Umask");
+	const char *groups = status_field(buf, "Groups");
+	if (!uid || !gid || !cap)
+		return -EIO;
+	unsigned u[4], g[4];
+	if (sscanf(uid, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4 ||
+	    sscanf(gid, "%u %u %u %u", &g[0], &g[1], &g[2], &g[3]) != 4)
+		return -EIO;
+	ret->ruid = u[0], ret->euid = u[1], ret->suid = u[2], ret->fsuid = u[3];
+	ret->rgid = g[0], ret->egid = g[1], ret->sgid = g[2], ret->fsgid = g[3];
+	ret->cap_eff = strtoull(cap, NULL, 16);
+	ret->umask = um ? (mode_t)strtoul(um, NULL, 8) : 022;
+	if (groups) {
+		char *end;
+		const char *p = groups;
+		while (ret->ngroups < (int)ELEMENTSOF(ret->groups)) {
+			unsigned long v = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			ret->groups[ret->ngroups++] = (gid_t)v;
+			p = end;
+		}
+	}
+	return sb_req_valid(r);
+}
+
+/* process_vm_readv, or /proc/TID/mem where cross-memory attach is unavailable. */
+static ssize_t mem_read_raw(sb_req *r, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	ssize_t n = process_vm_readv(r->notif->pid, &local, 1, &remote, 1, 0);
+	if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+		return n < 0 ? (errno == ESRCH ? -ENOENT : negative_errno()) : n;
+	if (r->memfd < 0) {
+		int dfd = sb_req_procfd(r);
+		if (dfd < 0)
+			return dfd;
+		r->memfd = openat(dfd, "mem", O_RDONLY | O_CLOEXEC);
+		if (r->memfd < 0)
+			return negative_errno();
+		int v = sb_req_valid(r);
+		if (v < 0)
+			return v;
+	}
+	n = pread(r->memfd, buf, len, (off_t)addr);
+	return n < 0 ? (errno == EIO ? -EFAULT : negative_errno()) : n;
+}
+
+int sb_req_read(sb_req *r, uint64_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return sb_req_valid(r);
+	if (addr + len < addr)
+		return -EFAULT;
+	ssize_t n = mem_read_raw(r, addr, buf, len);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != len)
+		return -EFAULT; /* partially unmapped: the real call would fault too */
+	/* The bytes are ours now; make sure they came from the thread that is still in
+	 * this call (no pid reuse, no abandoned call) before anybody acts on them. */
+	return sb_req_valid(r);
+}
+
+int sb_req_read_string(sb_req *r, uint64_t addr, char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	if (addr == 0)
+		return -EFAULT;
+	size_t used = 0;
+	while (used < size) {
+		/* Never read across a page we do not need: the next page may be unmapped
+		 * although the string ends before it. */
+		size_t chunk = PAGE - ((addr + used) % PAGE);
+		if (chunk > size - used)
+			chunk = size - used;
+		ssize_t n = mem_read_raw(r, addr + used, buf + used, chunk);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EFAULT;
+		char *nul = memchr(buf + used, 0, (size_t)n);
+		if (nul) {
+			int v = sb_req_valid(r);
+			return v < 0 ? v : (int)(nul - buf);
+		}
+		used += (size_t)n;
+	}
+	buf[size - 1] = 0;
+	return -ENAMETOOLONG;
+}
+
+int sb_req_write(sb_req *r, uint64_t addr, const void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	/* Check first: a write into a recycled pid would corrupt a stranger. */
+	int v = sb_req_valid(r);
+	if (v < 0)
+		return v;
+	struct iovec local = {(void *)buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	ssize_t n = process_vm_writev(r->notif->pid, &local, 1, &remote, 1, 0);
+	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+		int dfd = sb_req_procfd(r);
+		if (dfd < 0)
+			return dfd;
+		_cleanup_close_ int fd = openat(dfd, "mem", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return negative_errno();
+		v = sb_req_valid(r);
+		if (v < 0)
+			return v;
+		n = pwrite(fd, buf, len, (off_t)addr);
+	}
+	if (n < 0)
+		return errno == ESRCH ? -ENOENT : (errno == EIO ? -EFAULT : negative_errno());
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int sb_req_run_in_ns(sb_req *r, int nstypes, int (*fn)(void *arg), void *arg)
+{
+	int pidfd = sb_req_pidfd(r);
+	if (pidfd < 0)
+		return pidfd;
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return negative_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		safe_close(pfd[0]);
+		safe_close(pfd[1]);
+		return negative_errno();
+	}
+	if (pid == 0) {
+		/* setns with a pidfd joins all the requested namespaces atomically (5.8). */
+		int res = setns(pidfd, nstypes) < 0 ? negative_errno() : fn(arg);
+		(void)!write(pfd[1], &res, sizeof(res));
+		_exit(0);
+	}
+	safe_close(pfd[1]);
+	int res = -EIO;
+	ssize_t n;
+	do
+		n = read(pfd[0], &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	safe_close(pfd[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return n == sizeof(res) ? res : -EIO;
+}

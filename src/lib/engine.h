@@ -1,0 +1,106 @@
+/* Internal structures of the engine shared by the supervisor loop, requests and the spawner. */
+#pragma once
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sysbroker/sysbroker.h>
+
+#include "compat.h"
+
+#define SB_MAX_NR 512 /* x86_64 syscall numbers are below this */
+
+struct sb_listener {
+	int fd;
+	atomic_int refs;
+	atomic_bool dead;
+	sb_supervisor *s;
+	void *data;
+	sb_listener_gone_fn gone;
+	uint32_t slot;
+};
+
+enum source_kind {
+	SOURCE_LISTENER,
+	SOURCE_USER,
+	SOURCE_WAKE,
+};
+
+/*
+ * One fd in the engine's epoll set, one-shot and re-armed after use. epoll data holds
+ * slot index and generation, not a pointer, so an event that raced with a removal finds a
+ * stale generation instead of freed memory.
+ */
+struct source {
+	enum source_kind kind;
+	int fd;
+	uint32_t events;
+	uint32_t gen;
+	bool used;
+	bool removed;
+	bool busy; /* a worker is running its callback */
+	sb_listener *listener;
+	sb_source_fn fn;
+	void *userdata;
+};
+
+struct handler {
+	sb_handler_fn fn;
+	void *userdata;
+};
+
+struct sb_supervisor {
+	int epfd;
+	int wakefd; /* eventfd: level-triggered, wakes every worker to stop */
+	struct handler handlers[SB_MAX_NR];
+	sb_after_fn after;
+	void *after_userdata;
+
+	pthread_mutex_t lock; /* sources table, workers array, stop state */
+	pthread_cond_t stopped_cond;
+	struct source *sources; /* table of slots */
+	size_t n_sources;
+	pthread_t *workers;
+	unsigned n_workers, min_workers, max_workers;
+	atomic_uint idle;
+	atomic_bool stopping;
+	bool stopped;
+	int stop_code;
+
+	sb_features features;
+	size_t notif_size, resp_size;
+};
+
+struct sb_req {
+	sb_supervisor *s;
+	sb_listener *l;
+	struct seccomp_notif *notif; /* sized from SECCOMP_GET_NOTIF_SIZES */
+	bool answered;
+	int64_t result; /* what the target saw: value, or -errno */
+	int memfd, pidfd, procfd;
+	pid_t tgid;
+	sb_req_note note;
+};
+
+/* notify.c: raw ioctls. Each returns 0 or -errno; -ENOENT means the request vanished. */
+int notify_recv(int listener, struct seccomp_notif *n, size_t size);
+int notify_id_valid(int listener, uint64_t id);
+int notify_send(int listener, uint64_t id, int64_t val, int error, uint32_t flags);
+int notify_addfd(int listener, uint64_t id, int srcfd, int newfd, uint32_t flags, bool cloexec);
+
+/* filter.c: the BPF program for a spawned tree. */
+int filter_build(const bool *notify_nrs, struct sock_fprog *ret);
+void filter_free(struct sock_fprog *prog);
+
+/* supervisor.c */
+void listener_unref(sb_listener *l);
+int supervisor_ensure_workers(sb_supervisor *s);
+
+/* req.c */
+void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif *n);
+void req_dispatch(sb_req *r);
+void req_done(sb_req *r);
