@@ -86,6 +86,9 @@ const struct policy_rule *policy_redirect(const sb_policy *p, const char *abspat
 		const char *rest = path_below(r->redirect.from, abspath);
 		if (!rest)
 			continue;
+		/* Nothing but slashes left ("/" below "/"): the object is FROM itself. */
+		if (rest[strspn(rest, "/")] == 0)
+			rest = "";
 		/* "redirect /x /" must give "/a", not "//a". */
 		const char *to = !strcmp(r->redirect.to, "/") && *rest ? "" : r->redirect.to;
 		int n = snprintf(out, outlen, "%s%s", to, rest);

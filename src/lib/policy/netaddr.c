@@ -345,10 +345,12 @@ int policy_publish_parse(const char *in, struct policy_rule *r, char *why, size_
 		 * PORT[:INNERPORT] on the default host. */
 		if (colon && !is_digits(in, colon - in)) {
 			size_t n = colon - in;
-			if (strchr(colon + 1, ':') && strchr(strchr(colon + 1, ':') + 1, ':'))
+			bool v4 = pton_n(AF_INET, in, n, &sin->sin_addr);
+			if (!v4 && strchr(colon + 1, ':') &&
+			    strchr(strchr(colon + 1, ':') + 1, ':'))
 				return policy_why(why, whylen,
 						  "IPv6 hosts go in brackets, as in [::1]:8080:80");
-			if (!pton_n(AF_INET, in, n, &sin->sin_addr))
+			if (!v4)
 				return policy_why(why, whylen,
 						  "'%.*s' is not an IPv4 address "
 						  "(host names are not looked up)",
