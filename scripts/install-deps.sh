@@ -3,7 +3,7 @@
 # what is missing, so a second run is quick. Needs root (or sudo) for apt-get.
 set -eu
 build="meson ninja-build pkg-config gcc libseccomp-dev libjson-c-dev"
-tests="python3 busybox-static runc crun iproute2 make gcc strace"
+tests="python3 libpython3.11-testsuite busybox-static runc crun iproute2 make gcc strace"
 extra="${SB_EXTRA_PACKAGES:-}"
 want="$build $tests $extra"
 missing=""

@@ -167,6 +167,7 @@ typedef struct sb_creds {
 	mode_t umask;
 	int ngroups;
 	gid_t groups[64];
+	pid_t ns_tgid, ns_tid; /* its ids in its own (innermost) pid namespace */
 } sb_creds;
 int sb_req_creds(sb_req *r, sb_creds *ret);
 
@@ -237,6 +238,25 @@ typedef struct sb_policy_settings {
 	bool unshare_net, net_broker, sysinfo_cgroup;
 } sb_policy_settings;
 void sb_policy_get_settings(const sb_policy *p, sb_policy_settings *ret);
+
+/* ---- Sandboxes: a policy enforced by the built-in handler families ---- */
+
+typedef struct sb_sandbox sb_sandbox;
+typedef struct sb_sandbox_opts {
+	int audit_fd;      /* JSON Lines audit sink, -1 for none (not owned) */
+	const char *label; /* container id for agent mode, NULL otherwise */
+	void *userdata;
+} sb_sandbox_opts;
+
+/* Takes ownership of policy. */
+int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *opts);
+void sb_sandbox_free(sb_sandbox *sb);
+void *sb_sandbox_userdata(sb_sandbox *sb);
+/*
+ * Registers every handler family on s and the audit hook. Every listener of s must then
+ * carry an sb_sandbox as its listener_data (sb_spawn_opts.listener_data, sb_attach).
+ */
+int sb_sandbox_install(sb_supervisor *s);
 
 /* Syscall names (native), NULL when unknown; and the reverse. */
 const char *sb_syscall_name(int nr);

@@ -131,6 +131,21 @@ static const char *status_field(const char *buf, const char *key)
 	return NULL;
 }
 
+static pid_t last_number(const char *p)
+{
+	long v = 0;
+	char *end;
+	for (;;) {
+		long k = strtol(p, &end, 10);
+		if (end == p)
+			return (pid_t)v;
+		v = k;
+		p = end;
+		if (*p == '\n' || *p == 0)
+			return (pid_t)v;
+	}
+}
+
 int sb_req_creds(sb_req *r, sb_creds *ret)
 {
 	char buf[8192];
@@ -151,6 +166,10 @@ int sb_req_creds(sb_req *r, sb_creds *ret)
 	ret->rgid = g[0], ret->egid = g[1], ret->sgid = g[2], ret->fsgid = g[3];
 	ret->cap_eff = strtoull(cap, NULL, 16);
 	ret->umask = um ? (mode_t)strtoul(um, NULL, 8) : 022;
+	/* NStgid/NSpid list the ids from our namespace inwards; the last is its own. */
+	const char *nst = status_field(buf, "NStgid"), *nsp = status_field(buf, "NSpid");
+	ret->ns_tgid = nst ? last_number(nst) : 0;
+	ret->ns_tid = nsp ? last_number(nsp) : 0;
 	if (groups) {
 		char *end;
 		const char *p = groups;

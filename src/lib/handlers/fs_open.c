@@ -1,0 +1,311 @@
+/* The open family (open, openat, creat, openat2): the supervisor resolves the path in the
+ * target's view, decides on the object actually reached, opens it itself and injects the fd
+ * with ADDFD|SEND. Nothing is ever continued, so a path rewritten after our read is moot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fs.h"
+#include "macros.h"
+#include "resolve.h"
+#include "sandbox.h"
+#include "strutil.h"
+
+#define MAX_SYMLINKS 40
+#define OPEN_HOW_SIZE_V0 24 /* struct open_how of 5.6: flags, mode, resolve */
+
+struct open_args {
+	int dirfd;
+	uint64_t path_addr;
+	int flags;
+	mode_t mode;
+	uint64_t resolve; /* openat2 RESOLVE_* */
+	bool openat2;
+};
+
+static int decode_open(sb_req *r, struct open_args *a)
+{
+	a->resolve = 0;
+	a->openat2 = false;
+	switch (sb_req_nr(r)) {
+	case SYS_open:
+		a->dirfd = AT_FDCWD_ARG;
+		a->path_addr = sb_req_arg(r, 0);
+		a->flags = (int)sb_req_arg(r, 1);
+		a->mode = (mode_t)sb_req_arg(r, 2);
+		return 0;
+	case SYS_creat:
+		a->dirfd = AT_FDCWD_ARG;
+		a->path_addr = sb_req_arg(r, 0);
+		a->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		a->mode = (mode_t)sb_req_arg(r, 1);
+		return 0;
+	case SYS_openat:
+		a->dirfd = (int)sb_req_arg(r, 0);
+		a->path_addr = sb_req_arg(r, 1);
+		a->flags = (int)sb_req_arg(r, 2);
+		a->mode = (mode_t)sb_req_arg(r, 3);
+		return 0;
+	case SYS_openat2: {
+		struct open_how how;
+		uint64_t size = sb_req_arg(r, 3);
+		/* As the kernel: at least version 0, and any tail we do not know must be zero. */
+		if (size < OPEN_HOW_SIZE_V0 || size > 4096)
+			return -EINVAL;
+		unsigned char buf[4096];
+		int k = sb_req_read(r, sb_req_arg(r, 2), buf, size);
+		if (k < 0)
+			return k;
+		for (size_t i = sizeof(how); i < size; i++)
+			if (buf[i])
+				return -E2BIG;
+		memset(&how, 0, sizeof(how));
+		memcpy(&how, buf, size < sizeof(how) ? size : sizeof(how));
+		if (how.flags >> 32)
+			return -EINVAL;
+		a->dirfd = (int)sb_req_arg(r, 0);
+		a->path_addr = sb_req_arg(r, 1);
+		a->flags = (int)how.flags;
+		a->mode = (mode_t)how.mode;
+		a->resolve = how.resolve;
+		a->openat2 = true;
+		return 0;
+	}
+	}
+	return -ENOSYS;
+}
+
+static int do_open(int dirfd, const char *path, const struct open_args *a, int flags)
+{
+	int fd;
+	if (a->openat2) {
+		struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+				       .mode = (flags & (O_CREAT | (O_TMPFILE & ~O_DIRECTORY))) ? a->mode : 0,
+				       .resolve = a->resolve};
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	} else {
+		fd = openat(dirfd, path, flags | O_CLOEXEC, a->mode);
+	}
+	return fd < 0 ? negative_errno() : fd;
+}
+
+static bool wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | (O_TMPFILE & ~O_DIRECTORY)));
+}
+
+/* The policy's answer for an object at path; 0 to go on, or the errno to fail with. */
+static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write, bool *hidden)
+{
+	struct fs_decision d;
+	policy_fs_decide(sb->policy, path, &d);
+	switch (d.access) {
+	case FS_ALLOW:
+		sandbox_note_rule(r, "allow", d.rule);
+		return 0;
+	case FS_ALLOW_READ:
+		sandbox_note_rule(r, write ? "deny" : "allow", d.rule);
+		return write ? EACCES : 0;
+	case FS_HIDE:
+		sandbox_note_rule(r, "hide", d.rule);
+		*hidden = true;
+		return ENOENT;
+	case FS_DENY:
+	default:
+		sandbox_note_rule(r, "deny", d.rule);
+		return EACCES;
+	}
+}
+
+/*
+ * Opens with decisions on the object reached. Existing objects are pinned with O_PATH,
+ * judged by their real path, and reopened through the pin; new ones are judged by their
+ * parent's real path plus the name and created with O_EXCL|O_NOFOLLOW so a symlink planted
+ * meanwhile cannot redirect the creation (we retry and then see it). With no fs rule the
+ * decisions are skipped but the resolution is the same.
+ */
+static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
+			const char *path0, const struct open_args *a, char *real, size_t realsz)
+{
+	char path[PATH_MAX];
+	strlcpy_sb(path, path0, sizeof(path));
+	_cleanup_close_ int base = fcntl(c->startfd, F_DUPFD_CLOEXEC, 0);
+	if (base < 0)
+		return negative_errno();
+	bool hidden = false;
+	int flags = a->flags;
+	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+
+	for (int hops = 0; hops <= MAX_SYMLINKS; hops++) {
+		if (!(flags & O_CREAT)) {
+			/* No creation: pin whatever the path leads to, as the call would. */
+			_cleanup_close_ int pin =
+				resolve_pin(c, base, path, !(flags & O_NOFOLLOW), a->resolve);
+			if (pin < 0)
+				return pin;
+			int k = resolve_fd_path(pin, real, realsz);
+			if (k < 0)
+				return k;
+			k = sb->fs_trivial ? 0 : decide(r, sb, real, wants_write(flags), &hidden);
+			if (k)
+				return -k;
+			struct stat st;
+			if (fstat(pin, &st) < 0)
+				return negative_errno();
+			if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode))
+				return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+			if (flags & O_PATH)
+				return resolve_reopen(pin, O_RDONLY | O_NONBLOCK | (flags & O_DIRECTORY));
+			if (S_ISLNK(st.st_mode))
+				return -ELOOP; /* O_NOFOLLOW on a symlink */
+			if (tmpfile) {
+				int fd = openat(pin, ".", flags | O_CLOEXEC, a->mode);
+				return fd < 0 ? negative_errno() : fd;
+			}
+			return resolve_reopen(pin, flags);
+		}
+
+		/* Creation: the parent and the last component. */
+		char name[NAME_MAX + 2];
+		_cleanup_close_ int parent = resolve_parent(c, base, path, name, sizeof(name));
+		if (parent < 0)
+			return parent;
+		if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
+			return -EISDIR;
+
+		_cleanup_close_ int pin = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (pin >= 0) {
+			struct stat st;
+			if (fstat(pin, &st) < 0)
+				return negative_errno();
+			if (flags & O_EXCL)
+				return -EEXIST;
+			if (S_ISLNK(st.st_mode)) {
+				if (flags & O_NOFOLLOW)
+					return -ELOOP;
+				/* Follow it ourselves: the next round resolves the target. */
+				char target[PATH_MAX];
+				ssize_t n = readlinkat(pin, "", target, sizeof(target) - 1);
+				if (n < 0)
+					return negative_errno();
+				target[n] = 0;
+				safe_close(base);
+				base = TAKE_FD(parent);
+				strlcpy_sb(path, target, sizeof(path));
+				continue;
+			}
+			int k = resolve_fd_path(pin, real, realsz);
+			if (k < 0)
+				return k;
+			k = sb->fs_trivial ? 0
+					   : decide(r, sb, real, wants_write(flags & ~O_CREAT), &hidden);
+			if (k)
+				return -k;
+			if (S_ISDIR(st.st_mode))
+				return -EISDIR;
+			return resolve_reopen(pin, flags);
+		}
+		if (errno != ENOENT)
+			return negative_errno();
+		int k = resolve_fd_path(parent, real, realsz);
+		if (k < 0)
+			return k;
+		size_t rl = strlen(real);
+		if (rl + 1 + strlen(name) >= realsz)
+			return -ENAMETOOLONG;
+		snprintf(real + rl, realsz - rl, "%s%s", rl > 1 ? "/" : "", name);
+		k = sb->fs_trivial ? 0 : decide(r, sb, real, true, &hidden);
+		if (k)
+			return -k;
+		int fd = openat(parent, name, flags | O_EXCL | O_NOFOLLOW | O_CLOEXEC, a->mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return negative_errno();
+		/* Someone created it between our look and our create: look again. */
+	}
+	return -ELOOP;
+}
+
+static int fs_open_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	struct open_args a;
+	int k = decode_open(r, &a);
+	if (k < 0)
+		return k;
+	char path[PATH_MAX];
+	k = sb_req_read_string(r, a.path_addr, path, sizeof(path));
+	if (k < 0)
+		return k;
+	sb_req_note *note = sb_req_note_get(r);
+	fs_format_open_flags(a.flags, note->flags, sizeof(note->flags));
+
+	if ((a.flags & O_PATH) && sb->fs_trivial) {
+		/*
+		 * ADDFD cannot inject an O_PATH file (fget skips them), and an O_PATH open
+		 * needs no permission on the object itself (O_NOFOLLOW even opens a symlink).
+		 * With no fs rule there is no decision to protect: everything is allowed
+		 * whatever the path says, so the kernel runs the call as it would natively.
+		 */
+		note->action = "allow";
+		strlcpy_sb(note->path, path, sizeof(note->path));
+		return sb_req_reply_continue_unchecked(r);
+	}
+	struct resolve_ctx c;
+	k = resolve_begin(r, a.dirfd, path, false, &c);
+	if (k < 0)
+		return k;
+	int fd = -EXDEV;
+	if (sb->fs_trivial && !c.start_on_proc) {
+		/*
+		 * Nothing to decide: the kernel may resolve our copy of the path, as long as
+		 * it stays on one mount (so it never meets /proc/self, which would mean us).
+		 */
+		struct open_args fa = a;
+		fa.resolve |= RESOLVE_NO_XDEV;
+		fa.openat2 = true;
+		fd = do_open(c.startfd, path, &fa, a.flags);
+		/* EXDEV: it left the mount, so walk ourselves. EINVAL: openat2 refuses flag
+		 * bits that openat ignores; the walk reopens with openat. */
+		if ((fd == -EXDEV && !(a.resolve & RESOLVE_NO_XDEV)) || (fd == -EINVAL && !a.openat2))
+			fd = open_checked(r, sb, &c, path, &a, note->path, sizeof(note->path));
+		else if (fd >= 0 && sb->audit_fd >= 0)
+			resolve_fd_path(fd, note->path, sizeof(note->path));
+	} else {
+		fd = open_checked(r, sb, &c, path, &a, note->path, sizeof(note->path));
+	}
+	if (sb->fs_trivial)
+		note->action = "allow";
+	if (fd >= 0 && (a.flags & O_PATH)) {
+		/* ADDFD cannot carry O_PATH files (fget skips them): the target gets a read
+		 * descriptor on the same object instead, without the O_NONBLOCK we added. */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	}
+	resolve_end(&c);
+	if (fd < 0) {
+		/* Nothing was reached: the audit shows the name as the program gave it. */
+		if (!note->path[0])
+			strlcpy_sb(note->path, path, sizeof(note->path));
+		return fd;
+	}
+	k = sb_req_reply_fd(r, fd, a.flags & O_CLOEXEC);
+	safe_close(fd);
+	return k < 0 && k != -ENOENT ? k : 0;
+}
+
+static const struct fs_row open_rows[] = {
+	{SYS_open, fs_open_handler},
+	{SYS_openat, fs_open_handler},
+	{SYS_creat, fs_open_handler},
+	{SYS_openat2, fs_open_handler},
+};
+
+const struct fs_family fs_open_family = {"open", open_rows, ELEMENTSOF(open_rows)};

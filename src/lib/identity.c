@@ -1,0 +1,196 @@
+/* Makes a worker thread act as the target for one emulated operation: its fsuid/fsgid,
+ * supplementary groups, effective capabilities, umask and root directory. Everything here is
+ * per thread: raw syscalls, because glibc's setgroups/setfsuid wrappers would change every
+ * thread of the supervisor (glibc broadcasts set*id), and umask/chroot act on the thread's
+ * own fs_struct after unshare(CLONE_FS). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "macros.h"
+
+struct thread_ident {
+	bool init;
+	bool fs_private; /* unshare(CLONE_FS) done */
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[64];
+	uint64_t cap_eff;
+	mode_t umask;
+	dev_t root_dev;
+	ino_t root_ino;
+	/* what the thread started with, to return to */
+	uid_t base_fsuid;
+	gid_t base_fsgid;
+	int base_ngroups;
+	gid_t base_groups[64];
+	uint64_t base_cap_eff;
+	uint64_t base_cap_prm;
+	mode_t base_umask;
+	int base_root; /* O_PATH fd of the thread's original root */
+};
+
+static __thread struct thread_ident ti;
+
+static int caps_get(uint64_t *eff, uint64_t *prm)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return negative_errno();
+	*eff = d[0].effective | ((uint64_t)d[1].effective << 32);
+	*prm = d[0].permitted | ((uint64_t)d[1].permitted << 32);
+	return 0;
+}
+
+static int caps_set_eff(uint64_t eff)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return negative_errno();
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
+}
+
+static int ident_init(void)
+{
+	if (ti.init)
+		return 0;
+	ti.base_root = -1;
+	ti.base_fsuid = (uid_t)syscall(SYS_setfsuid, -1);
+	ti.base_fsgid = (gid_t)syscall(SYS_setfsgid, -1);
+	int n = (int)syscall(SYS_getgroups, (int)ELEMENTSOF(ti.base_groups), ti.base_groups);
+	ti.base_ngroups = n < 0 ? 0 : n;
+	int r = caps_get(&ti.base_cap_eff, &ti.base_cap_prm);
+	if (r < 0)
+		return r;
+	/* A private fs_struct for this thread: its umask, root and cwd become its own. */
+	if (unshare(CLONE_FS) == 0)
+		ti.fs_private = true;
+	ti.base_umask = umask(022);
+	umask(ti.base_umask);
+	ti.base_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (ti.base_root >= 0 && fstat(ti.base_root, &st) == 0) {
+		ti.root_dev = st.st_dev;
+		ti.root_ino = st.st_ino;
+	}
+	ti.fsuid = ti.base_fsuid;
+	ti.fsgid = ti.base_fsgid;
+	ti.ngroups = ti.base_ngroups;
+	memcpy(ti.groups, ti.base_groups, sizeof(ti.groups));
+	ti.cap_eff = ti.base_cap_eff;
+	ti.umask = ti.base_umask;
+	ti.init = true;
+	return 0;
+}
+
+static int set_groups(int n, const gid_t *g)
+{
+	return syscall(SYS_setgroups, n, g) < 0 ? negative_errno() : 0;
+}
+
+int identity_assume(const sb_creds *c)
+{
+	int r = ident_init();
+	if (r < 0)
+		return r;
+	/* Order matters: groups and caps need our privileges, so they go before fsuid. */
+	if (c->ngroups != ti.ngroups || memcmp(c->groups, ti.groups, c->ngroups * sizeof(gid_t))) {
+		r = set_groups(c->ngroups, c->groups);
+		if (r < 0)
+			return r;
+		ti.ngroups = c->ngroups;
+		memcpy(ti.groups, c->groups, c->ngroups * sizeof(gid_t));
+	}
+	uint64_t eff = c->cap_eff & ti.base_cap_prm; /* never more than we have */
+	if (eff != ti.cap_eff) {
+		r = caps_set_eff(eff);
+		if (r < 0)
+			return r;
+		ti.cap_eff = eff;
+	}
+	if (c->fsgid != ti.fsgid) {
+		syscall(SYS_setfsgid, c->fsgid);
+		if ((gid_t)syscall(SYS_setfsgid, -1) != c->fsgid)
+			return -EPERM;
+		ti.fsgid = c->fsgid;
+	}
+	if (c->fsuid != ti.fsuid) {
+		syscall(SYS_setfsuid, c->fsuid);
+		if ((uid_t)syscall(SYS_setfsuid, -1) != c->fsuid)
+			return -EPERM;
+		ti.fsuid = c->fsuid;
+		/* setfsuid from 0 drops the fs capabilities from the effective set (and a
+		 * return to 0 restores them): re-apply the target's set exactly. */
+		r = caps_set_eff(eff);
+		if (r < 0)
+			return r;
+	}
+	if (ti.fs_private && c->umask != ti.umask) {
+		umask(c->umask & 0777);
+		ti.umask = c->umask & 0777;
+	}
+	return 0;
+}
+
+int identity_restore(void)
+{
+	if (!ti.init)
+		return 0;
+	sb_creds c = {
+		.fsuid = ti.base_fsuid,
+		.fsgid = ti.base_fsgid,
+		.cap_eff = ti.base_cap_eff,
+		.umask = ti.base_umask,
+		.ngroups = ti.base_ngroups,
+	};
+	memcpy(c.groups, ti.base_groups, sizeof(c.groups));
+	/* Regain caps first: with a target's reduced set we may not be allowed setgroups. */
+	if (ti.fsuid != ti.base_fsuid) {
+		syscall(SYS_setfsuid, ti.base_fsuid);
+		ti.fsuid = ti.base_fsuid;
+	}
+	caps_set_eff(ti.base_cap_eff);
+	ti.cap_eff = ti.base_cap_eff;
+	return identity_assume(&c);
+}
+
+int identity_enter_root(int rootfd, bool *ret_changed)
+{
+	int r = ident_init();
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstat(rootfd, &st) < 0)
+		return negative_errno();
+	*ret_changed = false;
+	if (st.st_dev == ti.root_dev && st.st_ino == ti.root_ino)
+		return 0;
+	if (!ti.fs_private)
+		return -EPERM;
+	/* chroot needs CAP_SYS_CHROOT in our effective set, which a target's may lack. */
+	uint64_t saved = ti.cap_eff;
+	if (saved != ti.base_cap_eff)
+		caps_set_eff(ti.base_cap_eff);
+	r = 0;
+	if (fchdir(rootfd) < 0 || chroot(".") < 0)
+		r = negative_errno();
+	if (saved != ti.base_cap_eff)
+		caps_set_eff(saved);
+	if (r < 0)
+		return r;
+	ti.root_dev = st.st_dev;
+	ti.root_ino = st.st_ino;
+	*ret_changed = true;
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* Per-thread identity switching for emulated operations (see identity.c). */
+#pragma once
+
+#include <stdbool.h>
+
+#include <sysbroker/sysbroker.h>
+
+/* Takes the target's fsuid/fsgid, groups, effective caps (within ours) and umask. */
+int identity_assume(const sb_creds *c);
+/* Back to the supervisor's own identity. */
+int identity_restore(void);
+/* Makes rootfd this thread's root (resolution of "/" and ".." as the target sees them);
+ * a no-op when it already is. */
+int identity_enter_root(int rootfd, bool *ret_changed);

@@ -1,0 +1,313 @@
+/* Path resolution in the target's view: the worker thread takes the target's identity and
+ * root, and starts from the target's own cwd or dirfd, so ".", "..", absolute symlinks and
+ * permissions resolve exactly as the kernel would resolve them for the target. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "macros.h"
+#include "resolve.h"
+#include "strutil.h"
+
+/* This thread's /proc/thread-self/fd, opened before any chroot (the target's root may have
+ * no /proc, or another pid namespace's). */
+static __thread int fddir = -1;
+
+static int thread_fddir(void)
+{
+	if (fddir < 0)
+		fddir = open("/proc/thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fddir < 0 ? negative_errno() : fddir;
+}
+
+int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
+		  struct resolve_ctx *ret)
+{
+	ret->startfd = -1;
+	int r0 = thread_fddir();
+	if (r0 < 0)
+		return r0;
+	int procfd = sb_req_procfd(r);
+	if (procfd < 0)
+		return procfd;
+	int v = sb_req_creds(r, &ret->creds);
+	if (v < 0)
+		return v;
+
+	_cleanup_close_ int rootfd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : negative_errno();
+	bool changed;
+	int k = identity_enter_root(rootfd, &changed);
+	if (k < 0)
+		return k;
+
+	int start;
+	if (path[0] == '/') {
+		start = TAKE_FD(rootfd);
+	} else if (dirfd == AT_FDCWD_ARG) {
+		start = openat(procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (start < 0)
+			return errno == ESRCH ? -ENOENT : negative_errno();
+	} else {
+		start = sb_req_getfd(r, dirfd);
+		if (start < 0)
+			return start == -EBADF ? -EBADF : start;
+		if (!(path[0] == 0 && empty_path_ok)) {
+			struct stat st;
+			if (fstat(start, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				safe_close(start);
+				return -ENOTDIR;
+			}
+		}
+	}
+	ret->startfd = start;
+	struct statfs sfs;
+	ret->start_on_proc = fstatfs(start, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC;
+	/* Resolution and the operation itself run with the target's identity. */
+	k = identity_assume(&ret->creds);
+	if (k < 0) {
+		ret->startfd = safe_close(ret->startfd);
+		identity_restore();
+		return k;
+	}
+	return 0;
+}
+
+void resolve_end(struct resolve_ctx *c)
+{
+	c->startfd = safe_close(c->startfd);
+	identity_restore();
+}
+
+int resolve_fd_path(int fd, char *buf, size_t size)
+{
+	int d = thread_fddir();
+	if (d < 0)
+		return d;
+	char name[16];
+	snprintf(name, sizeof(name), "%d", fd);
+	ssize_t n = readlinkat(d, name, buf, size - 1);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n >= size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int resolve_reopen(int pathfd, int flags)
+{
+	int d = thread_fddir();
+	if (d < 0)
+		return d;
+	char name[16];
+	snprintf(name, sizeof(name), "%d", pathfd);
+	/* The magic link leads to the very object we checked; O_CREAT/O_EXCL no longer apply. */
+	int fd = openat(d, name, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+#define MAX_LINKS 40
+
+static bool is_proc_root(int fd)
+{
+	struct statfs sfs;
+	struct stat st;
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC && fstat(fd, &st) == 0 &&
+	       st.st_ino == 1;
+}
+
+static bool on_proc(int fd)
+{
+	struct statfs sfs;
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* Puts text in front of rest (rest is inside buf). */
+static int prepend(char *buf, size_t size, const char **rest, const char *text)
+{
+	size_t tl = strlen(text), rl = strlen(*rest);
+	if (tl + 1 + rl + 1 > size)
+		return -ENAMETOOLONG;
+	memmove(buf + tl + 1, *rest, rl + 1);
+	memcpy(buf, text, tl);
+	buf[tl] = '/';
+	*rest = buf;
+	return 0;
+}
+
+/*
+ * Our own namei: one component at a time from startfd. Returns an O_PATH fd of the object,
+ * or with want_parent the parent and the last component in name.
+ */
+static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follow,
+		uint64_t resolve, bool want_parent, char *name, size_t namesz)
+{
+	if (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
+		return -EXDEV; /* scoped lookups that cross mounts are not emulated */
+	char buf[2 * PATH_MAX];
+	if (strlcpy_sb(buf, path, sizeof(buf)) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	const char *rest = buf;
+	int links = 0;
+	_cleanup_close_ int cur = -1;
+	if (*rest == '/')
+		cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC); /* this thread's root: the target's */
+	else
+		cur = fcntl(startfd, F_DUPFD_CLOEXEC, 0);
+	if (cur < 0)
+		return negative_errno();
+
+	for (;;) {
+		while (*rest == '/')
+			rest++;
+		if (!*rest) {
+			if (want_parent) {
+				strlcpy_sb(name, ".", namesz);
+				return TAKE_FD(cur);
+			}
+			return TAKE_FD(cur);
+		}
+		char comp[NAME_MAX + 1];
+		size_t cl = strcspn(rest, "/");
+		if (cl > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(comp, rest, cl);
+		comp[cl] = 0;
+		rest += cl;
+		bool trailing = *rest == '/';
+		const char *after = rest;
+		while (*after == '/')
+			after++;
+		bool last = !*after;
+		if (last && want_parent) {
+			/* A trailing slash belongs to the name: "dir/" must be a directory. */
+			snprintf(name, namesz, "%s%s", comp, trailing ? "/" : "");
+			return TAKE_FD(cur);
+		}
+		if (!strcmp(comp, "."))
+			continue;
+		if ((!strcmp(comp, "self") || !strcmp(comp, "thread-self")) && is_proc_root(cur)) {
+			/* The reader-dependent links of procfs: resolve them as the target. */
+			char sub[64];
+			if (comp[0] == 's')
+				snprintf(sub, sizeof(sub), "%d", (int)c->creds.ns_tgid);
+			else
+				snprintf(sub, sizeof(sub), "%d/task/%d", (int)c->creds.ns_tgid,
+					 (int)c->creds.ns_tid);
+			int k = prepend(buf, sizeof(buf), &rest, sub);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		_cleanup_close_ int next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return negative_errno();
+		struct stat st;
+		if (fstat(next, &st) < 0)
+			return negative_errno();
+		if (S_ISLNK(st.st_mode) && (!last || follow || trailing)) {
+			if (resolve & RESOLVE_NO_SYMLINKS)
+				return -ELOOP;
+			if (++links > MAX_LINKS)
+				return -ELOOP;
+			if (on_proc(next) && !is_proc_root(cur)) {
+				/* A magic link (/proc/PID/fd/N, cwd, root, exe): the kernel jumps
+				 * to the object itself, which is the target's, not ours. */
+				if (resolve & RESOLVE_NO_MAGICLINKS)
+					return -ELOOP;
+				int jumped = openat(cur, comp, O_PATH | O_CLOEXEC);
+				if (jumped < 0)
+					return negative_errno();
+				safe_close(cur);
+				cur = jumped;
+				continue;
+			}
+			char text[PATH_MAX];
+			ssize_t n = readlinkat(next, "", text, sizeof(text) - 1);
+			if (n < 0)
+				return negative_errno();
+			text[n] = 0;
+			int k = prepend(buf, sizeof(buf), &rest, text);
+			if (k < 0)
+				return k;
+			if (text[0] == '/') {
+				int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (root < 0)
+					return negative_errno();
+				safe_close(cur);
+				cur = root;
+			}
+			continue;
+		}
+		safe_close(cur);
+		cur = TAKE_FD(next);
+	}
+}
+
+static int fast_open(int startfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_PATH | O_CLOEXEC),
+			       .resolve = resolve | RESOLVE_NO_XDEV};
+	int fd = (int)syscall(SYS_openat2, startfd, path, &how, sizeof(how));
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int resolve_pin(struct resolve_ctx *c, int startfd, const char *path, bool follow,
+		uint64_t resolve)
+{
+	if (!*path)
+		return -ENOENT;
+	if (!c->start_on_proc) {
+		/* One mount all the way: procfs was never entered, the kernel's walk is ours. */
+		int fd = fast_open(startfd, path, follow ? 0 : O_NOFOLLOW, resolve);
+		if (fd != -EXDEV || (resolve & RESOLVE_NO_XDEV))
+			return fd;
+	}
+	return walk(c, startfd, path, follow, resolve, false, NULL, 0);
+}
+
+int resolve_parent(struct resolve_ctx *c, int startfd, const char *path, char *name,
+		   size_t namesz)
+{
+	if (!*path)
+		return -ENOENT;
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	const char *slash = memrchr(path, '/', len);
+	size_t nl = slash ? len - (size_t)(slash + 1 - path) : len;
+	if (!c->start_on_proc && len < PATH_MAX) {
+		char dir[PATH_MAX];
+		if (slash) {
+			size_t dl = slash == path ? 1 : (size_t)(slash - path);
+			memcpy(dir, path, dl);
+			dir[dl] = 0;
+		} else {
+			strcpy(dir, ".");
+		}
+		int fd = fast_open(startfd, dir, O_DIRECTORY, 0);
+		if (fd != -EXDEV) {
+			if (fd >= 0) {
+				if (nl + 2 > namesz) {
+					safe_close(fd);
+					return -ENAMETOOLONG;
+				}
+				memcpy(name, path + len - nl, nl);
+				strcpy(name + nl, len < strlen(path) ? "/" : "");
+			}
+			return fd;
+		}
+	}
+	return walk(c, startfd, path, true, 0, true, name, namesz);
+}

@@ -1,0 +1,26 @@
+/* A sandbox: a policy plus its outputs (audit, learn), attached to listeners as their data;
+ * the handler families find it through sb_req_listener_data(). */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <sysbroker/sysbroker.h>
+
+#include "policy/policy.h"
+
+struct sb_sandbox {
+	sb_policy *policy; /* owned */
+	bool fs_trivial;   /* no fs rule, default allow: resolve only for the audit path */
+	int audit_fd;      /* -1: no audit */
+	pthread_mutex_t lock;
+	char *label;       /* container id in agent mode, NULL for run */
+	void *userdata;
+	struct learn *learn; /* NULL unless learning */
+};
+
+/* Handler families register their syscalls here (table rows in handlers/). */
+int fs_handlers_install(sb_supervisor *s);
+
+/* Decision helpers shared by handler families: fill the request note with action/rule. */
+void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *rule);
