@@ -102,6 +102,16 @@ static int child_main(const char *mode)
 			return (r >= 0 && child_usr1 == 1 && after == before + 1) ? 0 : 10;
 		return (r == -1 && saved == EINTR && child_usr1 == 1 && after == before) ? 0 : 20;
 	}
+	if (!strcmp(mode, "two-callers")) {
+		/* The first caller is held by its handler until the second one is served. */
+		pthread_t t;
+		pthread_create(&t, NULL, hammer, (void *)1L);
+		usleep(50000);
+		int bad = syscall(SYS_getppid) != MAGIC;
+		void *res;
+		pthread_join(t, &res);
+		return bad || res != NULL;
+	}
 	if (!strcmp(mode, "block"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
 	if (!strcmp(mode, "int80")) {
@@ -351,6 +361,36 @@ TEST(sigstop_sigcont_mid_call)
 	ASSERT_EQ(WEXITSTATUS(st), 0); /* the restarted call got MAGIC */
 	ASSERT_EQ(atomic_load(&held), 2);
 	ASSERT_EQ(atomic_load(&stale_replies), 1);
+	close(pidfd);
+	sb_supervisor_free(s);
+}
+
+/* Holds the first request until a later one has been answered by another worker. */
+static int h_first_waits(sb_req *r, void *ud)
+{
+	if (atomic_fetch_add(&held, 1) == 0) {
+		uint64_t v;
+		(void)!read(gate, &v, sizeof(v));
+		return sb_req_reply_value(r, MAGIC);
+	}
+	int k = sb_req_reply_value(r, MAGIC);
+	uint64_t one = 1;
+	(void)!write(gate, &one, sizeof(one));
+	return k;
+}
+
+TEST(blocking_handler_does_not_stall_others)
+{
+	/* One worker to start with: serving the second call needs the pool to grow. */
+	sb_supervisor *s = NULL;
+	sb_supervisor_opts o = {.min_workers = 1, .max_workers = 4};
+	ASSERT_EQ(sb_supervisor_new(&s, &o), 0);
+	gate = eventfd(0, EFD_CLOEXEC);
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_first_waits, NULL), 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "two-callers", &pidfd);
+	ASSERT_EQ(wait_status(pid), 0);
+	ASSERT_EQ(atomic_load(&held), 2);
 	close(pidfd);
 	sb_supervisor_free(s);
 }
