@@ -182,6 +182,19 @@ TEST(pattern_too_long)
 	in[POLICY_PATH_MAX + 1] = 0;
 	ASSERT_EQ(policy_pattern_parse(in, true, &pat, why, sizeof(why)), -EINVAL);
 	ASSERT_STREQ(why, "pattern too long (more than 4095 bytes)");
+
+	/* the limit is on the normalised text: a leading "**" gains a "/" */
+	memcpy(in, "**/", 3);
+	in[POLICY_PATH_MAX] = 0;
+	ASSERT_EQ(strlen(in), POLICY_PATH_MAX);
+	ASSERT_EQ(policy_pattern_parse(in, true, &pat, why, sizeof(why)), -EINVAL);
+	/* and "//" folded away does not count */
+	memcpy(in, "////", 4);
+	in[POLICY_PATH_MAX] = 'a';
+	in[POLICY_PATH_MAX + 1] = 0;
+	ASSERT_EQ(policy_pattern_parse(in, true, &pat, why, sizeof(why)), 0);
+	ASSERT_EQ(strlen(pat.text), POLICY_PATH_MAX - 2);
+	policy_pattern_done(&pat);
 }
 
 /* The most components a pattern can have still fits the matcher's state sets. */

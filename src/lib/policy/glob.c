@@ -153,9 +153,6 @@ int policy_pattern_parse(const char *in, bool allow_glob, struct policy_pattern 
 
 	if (inlen == 0)
 		return policy_why(why, whylen, "empty %s", what);
-	if (inlen > POLICY_PATH_MAX)
-		return policy_why(why, whylen, "%s too long (more than %d bytes)", what,
-				  POLICY_PATH_MAX);
 	/* A leading "**" means "anywhere", the same as a leading "/" and "**". */
 	bool globstar_first =
 	    allow_glob && in[0] == '*' && in[1] == '*' && (in[2] == '/' || in[2] == 0);
@@ -203,6 +200,10 @@ int policy_pattern_parse(const char *in, bool allow_glob, struct policy_pattern 
 		if (type == COMP_GLOBSTAR && n > 0 && comp[n - 1].type == COMP_GLOBSTAR)
 			continue;
 
+		/* The limit is on the normalised text, what a dump prints and reads back. */
+		if (o + 1 + len > POLICY_PATH_MAX)
+			return policy_why(why, whylen, "%s too long (more than %d bytes)", what,
+					  POLICY_PATH_MAX);
 		text[o++] = '/';
 		comp[n].off = (uint16_t)o;
 		comp[n].len = (uint16_t)len;
