@@ -262,6 +262,9 @@ int cmd_run(int argc, char **argv)
 		sigaddset(&mask, fwd[i]);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Not dumpable: our /proc files belong to root and need CAP_SYS_PTRACE, so an
+	 * unprivileged program cannot read our memory or take our fds. */
+	prctl(PR_SET_DUMPABLE, 0);
 
 	sb_supervisor *s = NULL;
 	int r = sb_supervisor_new(&s, NULL);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -133,6 +134,40 @@ static bool on_proc(int fd)
 	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
 }
 
+/* Is /proc/PID (PID a process or thread id under this proc root) the supervisor itself? */
+static bool is_supervisor(int procroot, const char *pid)
+{
+	char path[NAME_MAX + 16], buf[1024];
+	snprintf(path, sizeof(path), "%s/status", pid);
+	_cleanup_close_ int fd = openat(procroot, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *t = strstr(buf, "\nTgid:");
+	return t && strtol(t + 6, NULL, 10) == getpid();
+}
+
+/* Is this procfs fd inside /proc/PID of the supervisor (reached by a relative walk)? */
+static bool proc_fd_is_supervisor(int fd)
+{
+	char path[PATH_MAX];
+	if (resolve_fd_path(fd, path, sizeof(path)) < 0)
+		return true; /* cannot tell: refuse */
+	if (strncmp(path, "/proc/", 6) != 0 || path[6] < '1' || path[6] > '9')
+		return false;
+	char pid[NAME_MAX + 1];
+	size_t n = strspn(path + 6, "0123456789");
+	if (n > 16)
+		return false;
+	memcpy(pid, path + 6, n);
+	pid[n] = 0;
+	_cleanup_close_ int root = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return root >= 0 && is_supervisor(root, pid);
+}
+
 /* Puts text in front of rest (rest is inside buf). */
 static int prepend(char *buf, size_t size, const char **rest, const char *text)
 {
@@ -167,6 +202,8 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 		cur = fcntl(startfd, F_DUPFD_CLOEXEC, 0);
 	if (cur < 0)
 		return negative_errno();
+	if (on_proc(cur) && proc_fd_is_supervisor(cur))
+		return -EACCES;
 
 	for (;;) {
 		while (*rest == '/')
@@ -210,6 +247,8 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 				return k;
 			continue;
 		}
+		if (comp[0] >= '1' && comp[0] <= '9' && is_proc_root(cur) && is_supervisor(cur, comp))
+			return -EACCES; /* our fds, memory and state are not the program's to see */
 		_cleanup_close_ int next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0)
 			return negative_errno();
@@ -250,6 +289,8 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 			}
 			continue;
 		}
+		if (on_proc(next) && proc_fd_is_supervisor(next))
+			return -EACCES; /* e.g. a cwd inside /proc/OURPID */
 		safe_close(cur);
 		cur = TAKE_FD(next);
 	}

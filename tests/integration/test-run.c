@@ -225,3 +225,27 @@ TEST_TIMEOUT(python_own_test_suite_same_results, 600)
 	printf("# sysbroker: %s", out);
 	ASSERT_STREQ(out, native);
 }
+
+TEST(proc_self_means_the_program)
+{
+	/* /proc/self resolved by the supervisor must still be the program, not us. */
+	char native[4096];
+	ASSERT_EQ(run_sh("ls /proc/self/fd; readlink /proc/self/exe; readlink /dev/stdout",
+			 native, sizeof(native), err, sizeof(err)),
+		  0);
+	ASSERT_EQ(sb("run -- sh -c 'ls /proc/self/fd; readlink /proc/self/exe; readlink /dev/stdout'"),
+		  0);
+	ASSERT_STREQ(out, native);
+	ASSERT_EQ(sb("run -- sh -c 'cat /proc/self/status' "), 0);
+	ASSERT_TRUE(strstr(out, "Name:\tcat"));
+}
+
+TEST(supervisor_proc_files_are_out_of_reach)
+{
+	/* The program's parent is sysbroker: its status, fds and memory stay closed. */
+	ASSERT_EQ(sb("run -- sh -c 'cat /proc/$PPID/status; ls /proc/$PPID/fd; "
+		     "cat /proc/$PPID/mem; cd /proc/$PPID && cat environ fd/2; echo done'"),
+		  0);
+	ASSERT_STREQ(out, "done\n");
+	ASSERT_TRUE(strstr(err, "Permission denied"));
+}
