@@ -286,7 +286,10 @@ static void signal_mid_call(const char *mode)
 	int st = wait_status(pid);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
-	/* The interrupted request's reply found it gone; no fd reached the target for it. */
+	/* The interrupted request's reply found it gone; no fd reached the target for it.
+	 * Without SA_RESTART the program may exit before that reply is even tried. */
+	for (int i = 0; i < 200 && atomic_load(&stale_replies) == 0; i++)
+		usleep(5000);
 	ASSERT_EQ(atomic_load(&stale_replies), 1);
 	close(pidfd);
 	sb_supervisor_free(s);
