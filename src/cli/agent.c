@@ -498,13 +498,17 @@ static void accept_one(struct agent *a, int cfd)
 	a->conns = c;
 	pthread_mutex_unlock(&a->lock);
 
-	/* Silent peers (crun connects at create, sends at start) just sit in epoll. */
+	/*
+	 * Silent peers (crun connects at create, sends at start) just sit in epoll. Once
+	 * added, c belongs to its callback, which may already run (and free it) on another
+	 * worker: nothing here touches c after a successful add.
+	 */
+	c->registered = true;
 	int r = sb_source_add(a->s, cfd, EPOLLIN | EPOLLRDHUP, conn_ready, c);
 	if (r < 0) {
+		c->registered = false;
 		conn_refuse(c, NULL, "event loop: %s", strerror(-r));
-		return;
 	}
-	c->registered = true;
 }
 
 static int listen_ready(int fd, uint32_t events, void *userdata)
