@@ -257,6 +257,9 @@ static int gate = -1;
 static atomic_int held, stale_replies;
 static int h_slow_dup(sb_req *r, void *ud)
 {
+	/* Only the program's dup(0) is ours; a sanitizer runtime may dup other fds. */
+	if (sb_req_arg(r, 0) != 0)
+		return sb_req_reply_continue_unchecked(r);
 	atomic_fetch_add(&held, 1);
 	uint64_t v;
 	if (atomic_load(&held) == 1)
