@@ -496,8 +496,12 @@ TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 {
 	struct agent a;
 	struct target t;
-	char path[512];
-	agent_start(&a);
+	char path[512], audit[512];
+	need_root();
+	agent_dirs(&a);
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", a.dir);
+	const char *const args[] = {"--default-policy", "default", "--audit", audit, NULL};
+	agent_spawn(&a, -1, args);
 	target_start(&t);
 	int s = agent_connect(&a);
 	const char *p = payload("meta-1", t.pid, "agent-test;policy=deny-secret", NULL);
@@ -512,6 +516,10 @@ TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 	target_stop(&t);
 	wait_log(&a, "meta-1 (pid", 2, 5000);
 	wait_baseline(&a);
+	/* The audit record names the container of each call. */
+	const char *log = read_file(audit);
+	if (count_str(log, "\"container\":\"meta-1\"") < 2 || !strstr(log, "\"errno\":\"EACCES\""))
+		tap_fail(__FILE__, __LINE__, "audit:\n%s", log);
 	agent_stop(&a, true);
 }
 
