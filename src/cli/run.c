@@ -311,7 +311,11 @@ int cmd_run(int argc, char **argv)
 		else if (pid == -EACCES || pid == -ENOEXEC || pid == -EPERM || pid == -EISDIR ||
 			 pid == -ENOTDIR || pid == -ELOOP || pid == -ETXTBSY)
 			code = EXIT_CANNOT_EXEC;
-		if (code == EXIT_SB_FAILURE)
+		if (pid == -EOPNOTSUPP)
+			cli_error("run: this kernel (or an enclosing sandbox) lacks a feature sysbroker "
+				  "needs: seccomp user notification with ADDFD_FLAG_SEND and pidfd_getfd "
+				  "(see 'sysbroker features')");
+		else if (code == EXIT_SB_FAILURE)
 			cli_error("run: cannot start %s: %s", argv[cmd], strerror(-pid));
 		else
 			cli_error("%s: %s", argv[cmd], strerror(-pid));

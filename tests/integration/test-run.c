@@ -249,3 +249,14 @@ TEST(supervisor_proc_files_are_out_of_reach)
 	ASSERT_STREQ(out, "done\n");
 	ASSERT_TRUE(strstr(err, "Permission denied"));
 }
+
+TEST(missing_kernel_feature_125_one_line)
+{
+	/* Inside sysbroker the listener slot of the filter chain is taken (EBUSY), so the
+	 * inner one finds no usable user notification: what a kernel without it looks like. */
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s run -- %s run -- true", sysbroker_bin(), sysbroker_bin());
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 125);
+	ASSERT_EQ(count_lines(err), 1);
+	ASSERT_TRUE(strstr(err, "sysbroker: run: this kernel (or an enclosing sandbox) lacks"));
+}
