@@ -244,6 +244,9 @@ static const struct {
     {"allow-mount tmpfs /a ro b", "t.policy:1: allow-mount: wrong number of arguments (usage: "
 				  "allow-mount FSTYPE TARGET-PATTERN [OPTION,...])"},
     {"allow-mount tmp/fs /x", "t.policy:1: allow-mount: bad filesystem type 'tmp/fs'"},
+    /* arguments are checked in order: the target before the options */
+    {"allow-mount tmpfs x bogus",
+     "t.policy:1: allow-mount: pattern 'x' must be absolute (start with / or **)"},
     {"allow-mount tmpfs x",
      "t.policy:1: allow-mount: pattern 'x' must be absolute (start with / or **)"},
     {"allow-mount tmpfs /x size=10m",

@@ -396,6 +396,10 @@ static int parse_mount(const sb_policy *p, struct policy_rule *r, char **args, s
 	    strspn(fstype, "abcdefghijklmnopqrstuvwxyz"
 			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") != len)
 		return policy_why(why, whylen, "bad filesystem type '%s'", fstype);
+	/* Arguments are checked in the order they are written, so the error names the first. */
+	k = policy_pattern_parse(args[1], true, &r->mount.target, why, whylen);
+	if (k < 0)
+		return k;
 	k = parse_mount_options(n > 2 ? args[2] : "nosuid,nodev", r, why, whylen);
 	if (k < 0)
 		return k;
@@ -404,9 +408,6 @@ static int parse_mount(const sb_policy *p, struct policy_rule *r, char **args, s
 		if (!r->mount.options)
 			return -ENOMEM;
 	}
-	k = policy_pattern_parse(args[1], true, &r->mount.target, why, whylen);
-	if (k < 0)
-		return k;
 	r->mount.fstype = strdup(fstype);
 	return r->mount.fstype ? 0 : -ENOMEM;
 }
@@ -485,8 +486,8 @@ static int parse_text(sb_policy *p, const char *text, size_t len, const struct f
 		      size_t errlen);
 
 /* Reads a whole regular file of at most POLICY_FILE_MAX bytes. */
-static int read_policy_file(const char *path, const struct frame *parent, char **ret_text,
-			    size_t *ret_len, dev_t *ret_dev, ino_t *ret_ino, const char **ret_what)
+static int read_policy_file(const char *path, char **ret_text, size_t *ret_len, dev_t *ret_dev,
+			    ino_t *ret_ino, const char **ret_what)
 {
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the parser before the S_ISREG check. */
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -554,7 +555,7 @@ static int load_file(sb_policy *p, const char *path, const struct frame *from, u
 		return fail(err, errlen, -ELOOP, at, at_line, "includes nested more than %d deep",
 			    POLICY_INCLUDE_DEPTH_MAX);
 
-	r = read_policy_file(path, from, &text, &len, &f.dev, &f.ino, &what);
+	r = read_policy_file(path, &text, &len, &f.dev, &f.ino, &what);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
