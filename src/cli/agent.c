@@ -778,7 +778,8 @@ int cmd_agent(int argc, char **argv)
 	int c, ret = EXIT_SB_FAILURE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own, as for every other error */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.socket_path = optarg;
@@ -795,8 +796,11 @@ int cmd_agent(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case ':':
+			cli_error("agent: option '%s' needs an argument", argv[optind - 1]);
+			return EXIT_SB_FAILURE;
 		default:
-			usage(stderr);
+			cli_error("agent: unknown option '%s' (try --help)", argv[optind - 1]);
 			return EXIT_SB_FAILURE;
 		}
 	}

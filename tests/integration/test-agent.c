@@ -1162,3 +1162,29 @@ TEST_TIMEOUT(runc_without_agent_fails, 60)
 	runtime_argv("runc", root, argv, ELEMENTSOF(argv), args);
 	run_argv(argv, rt_out, sizeof(rt_out), 30);
 }
+
+/* Bad command lines: exit 125 with one line on stderr (no root needed). */
+TEST(agent_bad_options_one_line)
+{
+	static const char *const bad[] = {
+	    "agent --bogus",
+	    "agent --socket",
+	    "agent",
+	    "agent --socket /nonexistent-dir/x.sock",
+	    "agent --socket /tmp/x.sock --default-policy ../etc",
+	    "agent --socket /tmp/x.sock extra",
+	};
+	for (unsigned i = 0; i < ELEMENTSOF(bad); i++) {
+		char cmd[1024], out[4096];
+		snprintf(cmd, sizeof(cmd), "%s %s 2>&1 >/dev/null; echo \"rc=$?\"", sysbroker(),
+			 bad[i]);
+		FILE *f = popen(cmd, "r");
+		ASSERT_TRUE(f);
+		size_t n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = 0;
+		pclose(f);
+		if (count_str(out, "\n") != 2 || !strstr(out, "sysbroker: agent: ") ||
+		    !strstr(out, "rc=125\n"))
+			tap_fail(__FILE__, __LINE__, "'%s' gave:\n%s", bad[i], out);
+	}
+}
