@@ -733,3 +733,69 @@ TEST(file_too_large)
 	sb_policy_free(p);
 	cleanup_tmpdir();
 }
+
+/* Learn mode writes what the program touched: each path must come back as exactly itself. */
+TEST(format_path_for_learn)
+{
+	static const struct {
+		const char *path, *want; /* NULL: cannot be written */
+		int r;
+	} c[] = {
+	    {"/usr/lib/x.so", "/usr/lib/x.so", 0},
+	    {"/", "/", 0},
+	    {"/a b/c", "\"/a b/c\"", 0},
+	    {"/a*b/?/[x]", "/a[*]b/[?]/[[]x]", 0},
+	    {"/**", "/[*][*]", 0},
+	    {"/q\"uote\\", "\"/q\\\"uote\\\\\"", 0},
+	    {"/#hash", "\"/#hash\"", 0},
+	    {"/caf\xc3\xa9", "/caf\xc3\xa9", 0},
+	    {"relative", NULL, -EINVAL},
+	    {"/a/../b", NULL, -EINVAL},
+	    {"/a/\x01", NULL, -EINVAL},
+	    {"/a/\xff", NULL, -EINVAL},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+		char buf[64] = "unset";
+		int r = policy_format_path(c[i].path, buf, sizeof(buf));
+		if (r != c[i].r || (c[i].want && strcmp(buf, c[i].want)))
+			tap_fail(__FILE__, __LINE__, "case %zu: got %d '%s', want %d '%s'", i, r,
+				 buf, c[i].r, c[i].want ? c[i].want : "");
+		if (!c[i].want)
+			continue;
+		/* read back as a rule, it matches the path and not a sibling */
+		sb_policy *p = new_policy();
+		char line[128], err[256];
+		snprintf(line, sizeof(line), "deny %s\n", buf);
+		if (policy_parse_buffer(p, line, strlen(line), "t.policy", err, sizeof(err)) < 0)
+			tap_fail(__FILE__, __LINE__, "case %zu: '%s' does not parse: %s", i, line,
+				 err);
+		struct fs_decision d;
+		policy_fs_decide(p, c[i].path, &d);
+		ASSERT_EQ(d.access, FS_DENY);
+		char sibling[80];
+		snprintf(sibling, sizeof(sibling), "%sx", c[i].path);
+		policy_fs_decide(p, sibling, &d);
+		if (strcmp(c[i].path, "/"))
+			ASSERT_EQ(d.access, FS_ALLOW);
+		sb_policy_free(p);
+	}
+	char small[4];
+	ASSERT_EQ(policy_format_path("/abcd", small, sizeof(small)), -ENOBUFS);
+	ASSERT_STREQ(small, "");
+}
+
+TEST(publish_by_inner_port)
+{
+	sb_policy *p = new_policy();
+	char err[256];
+	const char *t = "publish 8080:80\npublish 8443:443\npublish 0.0.0.0:9080:80\n";
+
+	ASSERT_EQ(policy_parse_buffer(p, t, strlen(t), "t.policy", err, sizeof(err)), 0);
+	const struct policy_rule *r = policy_publish_for_inner_port(p, 80, NULL);
+	ASSERT_TRUE(r && r->line == 1);
+	r = policy_publish_for_inner_port(p, 80, r);
+	ASSERT_TRUE(r && r->line == 3 && r->publish.port == 9080);
+	ASSERT_TRUE(policy_publish_for_inner_port(p, 80, r) == NULL);
+	ASSERT_TRUE(policy_publish_for_inner_port(p, 22, NULL) == NULL);
+	sb_policy_free(p);
+}

@@ -136,6 +136,45 @@ static int format_rule(const struct policy_rule *r, struct strbuf *b)
 	return b->oom ? -ENOMEM : 0;
 }
 
+int policy_format_path(const char *path, char *buf, size_t len)
+{
+	struct strbuf e = {}, q = {};
+	struct policy_pattern pat;
+	int k = 0;
+
+	if (path[0] != '/' || policy_text_check(path, strlen(path), NULL, 0) < 0)
+		return -EINVAL;
+	/* A class holding one glob character matches just that character. */
+	for (const char *c = path; *c; c++) {
+		char cls[4] = {'[', *c, ']', 0};
+		if (*c == '*' || *c == '?' || *c == '[')
+			buf_adds(&e, cls);
+		else
+			buf_add(&e, c, 1);
+	}
+	buf_add(&e, "", 0);
+	if (e.oom) {
+		k = -ENOMEM;
+	} else if (policy_pattern_parse(e.s, true, &pat, NULL, 0) < 0) {
+		/* What we print must read back: this refuses ".." and overlong results. */
+		k = -EINVAL;
+	} else {
+		policy_pattern_done(&pat);
+		buf_add_word(&q, e.s);
+		if (q.oom)
+			k = -ENOMEM;
+		else if (q.len - 1 >= len)
+			k = -ENOBUFS;
+		else
+			memcpy(buf, q.s + 1, q.len); /* leaves out buf_add_word's leading space */
+	}
+	if (k < 0 && len)
+		buf[0] = 0;
+	free(e.s);
+	free(q.s);
+	return k;
+}
+
 void policy_rule_origin(const struct policy_rule *r, char *buf, size_t len)
 {
 	if (!r)

@@ -226,6 +226,16 @@ bool policy_net_is_trivial(const sb_policy *p)
 	return policy_net_default(p) == NET_ALLOW;
 }
 
+const struct policy_rule *policy_publish_for_inner_port(const sb_policy *p, uint16_t inner_port,
+							const struct policy_rule *prev)
+{
+	for (const struct policy_rule *r = policy_next(p, RULE_PUBLISH, prev); r;
+	     r = policy_next(p, RULE_PUBLISH, r))
+		if (r->publish.inner_port == inner_port)
+			return r;
+	return NULL;
+}
+
 /* ---- lifting restrictions ---- */
 
 bool policy_mount_allowed(const sb_policy *p, const char *fstype, const char *target,

@@ -188,6 +188,13 @@ const char *policy_kind_name(enum policy_kind kind);
 void policy_rule_origin(const struct policy_rule *r, char *buf, size_t len);
 /* The rule as a policy line, arguments quoted where needed: "deny /etc/shadow". -ENOBUFS. */
 int policy_rule_format(const struct policy_rule *r, char *buf, size_t len);
+/*
+ * Writes path as one policy argument that matches exactly that path and nothing beside it
+ * (below it, as every pattern does): "*", "?" and "[" put in classes, quotes where needed;
+ * for learn mode. -EINVAL when the language cannot say it (not absolute, "..", invalid UTF-8,
+ * control characters, too long), -ENOBUFS.
+ */
+int policy_format_path(const char *path, char *buf, size_t len);
 /* An address in canonical ADDR form ("10.0.0.0/8:443", "[::1]", "unix:@x*"); -ENOBUFS. */
 int policy_addr_format(const struct policy_addr *a, char *buf, size_t len);
 
@@ -227,6 +234,9 @@ void policy_net_decide_unix(const sb_policy *p, enum net_op op, const char *name
 bool policy_net_is_trivial(const sb_policy *p);
 /* The net default (the last "net-default" rule, allow without one). */
 enum net_verdict policy_net_default(const sb_policy *p);
+/* The next publish rule after prev (NULL: the first) whose INNERPORT is inner_port, or NULL. */
+const struct policy_rule *policy_publish_for_inner_port(const sb_policy *p, uint16_t inner_port,
+							const struct policy_rule *prev);
 
 /* ---- Lifting restrictions ---- */
 
