@@ -2,6 +2,7 @@
  * real runc and crun containers. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -117,6 +118,19 @@ static const char *find_exe(const char *name)
 			return buf;
 	}
 	return NULL;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+/* Removes a test's directory once it passed (a failing one stays for a look). */
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* ---- the agent under test ---- */
@@ -490,6 +504,7 @@ TEST_TIMEOUT(agent_serves_and_stops, 60)
 	good_connection(&a, "good-2");
 	agent_stop(&a, true);
 	ASSERT_TRUE(strstr(agent_log(&a), "stopping on TERM"));
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
@@ -521,6 +536,7 @@ TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 	if (count_str(log, "\"container\":\"meta-1\"") < 2 || !strstr(log, "\"errno\":\"EACCES\""))
 		tap_fail(__FILE__, __LINE__, "audit:\n%s", log);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 /* Refusals: one line each, the listener closed (ENOSYS in the target), the agent unharmed. */
@@ -555,6 +571,7 @@ TEST_TIMEOUT(agent_refuses_bad_policy_names, 60)
 	refused(&a, "policy=broken", "broken.policy:2: unknown rule");
 	good_connection(&a, "after-refusals");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(agent_without_default_refuses_unnamed, 60)
@@ -565,6 +582,7 @@ TEST_TIMEOUT(agent_without_default_refuses_unnamed, 60)
 	agent_spawn(&a, -1, NULL);
 	refused(&a, NULL, "no --default-policy");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 /* ---- hostile peers: after each, a good connection is served and no fd is left behind ---- */
@@ -586,6 +604,7 @@ TEST_TIMEOUT(peer_silent, 60)
 	wait_log(&a, "closed without sending a payload", ELEMENTSOF(silent), 5000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_garbage, 60)
@@ -605,6 +624,7 @@ TEST_TIMEOUT(peer_garbage, 60)
 	close(s2);
 	good_connection(&a, "after-garbage");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_truncated_then_close, 60)
@@ -619,6 +639,7 @@ TEST_TIMEOUT(peer_truncated_then_close, 60)
 	wait_log(&a, "refused: closed mid-payload", 1, 5000);
 	good_connection(&a, "after-truncated");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_disconnects_mid_payload_with_fd, 60)
@@ -638,6 +659,7 @@ TEST_TIMEOUT(peer_disconnects_mid_payload_with_fd, 60)
 	target_stop(&t);
 	good_connection(&a, "after-mid");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_no_fd, 60)
@@ -658,6 +680,7 @@ TEST_TIMEOUT(peer_no_fd, 60)
 	close(s);
 	good_connection(&a, "after-nofd");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_two_fds, 60)
@@ -686,6 +709,7 @@ TEST_TIMEOUT(peer_two_fds, 60)
 	wait_log(&a, "exited", 1, 5000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_fd_not_a_listener, 60)
@@ -704,6 +728,7 @@ TEST_TIMEOUT(peer_fd_not_a_listener, 60)
 	wait_baseline(&a);
 	good_connection(&a, "after-pipe");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_huge_payload, 60)
@@ -726,6 +751,7 @@ TEST_TIMEOUT(peer_huge_payload, 60)
 	close(s);
 	good_connection(&a, "after-huge");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(peer_split_byte_by_byte, 60)
@@ -764,6 +790,7 @@ TEST_TIMEOUT(peer_split_byte_by_byte, 60)
 	wait_log(&a, "exited", 1, 5000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(agent_socket_handling, 60)
@@ -810,6 +837,7 @@ TEST_TIMEOUT(agent_socket_handling, 60)
 		 "'broken.policy:2: unknown rule'",
 		 sysbroker(), a.sock, a.pol);
 	ASSERT_EQ(system(cmd), 0);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(agent_socket_activation, 60)
@@ -830,6 +858,7 @@ TEST_TIMEOUT(agent_socket_activation, 60)
 	good_connection(&a, "activated");
 	/* systemd owns the path: the agent leaves it. */
 	agent_stop(&a, false);
+	rm_rf(a.dir);
 }
 
 /* ---- real runtimes ---- */
@@ -1050,6 +1079,7 @@ static void runtime_serves(const char *runtime)
 	wait_baseline(&a);
 	good_connection(&a, "after-container");
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(runc_container_attached, 120)
@@ -1082,6 +1112,7 @@ static void runtime_enforces(const char *runtime)
 	wait_log(&a, "exited", 1, 5000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 TEST_TIMEOUT(runc_container_policy_enforced, 120)
@@ -1143,6 +1174,7 @@ TEST_TIMEOUT(crun_create_then_start, 120)
 	ASSERT_TRUE(strstr(read_file(outfile), "started\n"));
 	wait_baseline(&a);
 	agent_stop(&a, true);
+	rm_rf(a.dir);
 }
 
 /* No agent behind the socket: the runtime refuses to start the container. */
@@ -1161,6 +1193,7 @@ TEST_TIMEOUT(runc_without_agent_fails, 60)
 	snprintf(root, sizeof(root), "%s/runc-root", a.dir);
 	runtime_argv("runc", root, argv, ELEMENTSOF(argv), args);
 	run_argv(argv, rt_out, sizeof(rt_out), 30);
+	rm_rf(a.dir);
 }
 
 /* Bad command lines: exit 125 with one line on stderr (no root needed). */
