@@ -65,6 +65,27 @@ out:
 	sb_policy_free(q);
 }
 
+/* A path written by policy_format_path (learn mode) must read back as a rule matching it. */
+static void exact_path(const char *path)
+{
+	char word[3 * POLICY_PATH_MAX + 16], err[256];
+	sb_policy *q = NULL;
+	struct fs_decision d;
+
+	if (policy_format_path(path, word, sizeof(word)) < 0 || sb_policy_new(&q) < 0)
+		return;
+	char line[sizeof(word) + 8];
+	snprintf(line, sizeof(line), "deny %s", word);
+	int k = policy_parse_line(q, line, strlen(line), "cli", 1, err, sizeof(err));
+	if (k == 0) {
+		policy_fs_decide(q, path, &d);
+		check(d.access == FS_DENY && d.rule, "a learned path matches itself");
+	} else {
+		check(k == -ENOMEM, "a learned path parses");
+	}
+	sb_policy_free(q);
+}
+
 static void decide_all(const sb_policy *p)
 {
 	static const char *const paths[] = {
@@ -101,6 +122,7 @@ static void decide_all(const sb_policy *p)
 		    r->kind == RULE_ALLOW_READ) {
 			policy_fs_decide(p, r->pattern.text, &fd);
 			policy_redirect(p, r->pattern.text, out, sizeof(out));
+			exact_path(r->pattern.text);
 		}
 		if (r->kind == RULE_REDIRECT) {
 			const struct policy_rule *rr =
