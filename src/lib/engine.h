@@ -56,6 +56,7 @@ struct handler {
 struct sb_supervisor {
 	int epfd;
 	int wakefd; /* eventfd: level-triggered, wakes every worker to stop */
+	int procfd; /* our /proc: workers may be chrooted into a target's root */
 	struct handler handlers[SB_MAX_NR];
 	sb_after_fn after;
 	void *after_userdata;

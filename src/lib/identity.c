@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,8 +25,11 @@ struct thread_ident {
 	gid_t groups[64];
 	uint64_t cap_eff;
 	mode_t umask;
+	/* The root this thread is in: a bind mount of a directory onto itself (runc does this
+	 * with the rootfs) has the same dev/ino but another mount, so the mount id counts. */
 	dev_t root_dev;
 	ino_t root_ino;
+	uint64_t root_mnt;
 	/* what the thread started with, to return to */
 	uid_t base_fsuid;
 	gid_t base_fsgid;
@@ -61,6 +65,17 @@ static int caps_set_eff(uint64_t eff)
 	return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
 }
 
+static int root_id(int fd, dev_t *dev, ino_t *ino, uint64_t *mnt)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) < 0)
+		return negative_errno();
+	*dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	*ino = sx.stx_ino;
+	*mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	return 0;
+}
+
 static int ident_init(void)
 {
 	if (ti.init)
@@ -79,11 +94,8 @@ static int ident_init(void)
 	ti.base_umask = umask(022);
 	umask(ti.base_umask);
 	ti.base_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (ti.base_root >= 0 && fstat(ti.base_root, &st) == 0) {
-		ti.root_dev = st.st_dev;
-		ti.root_ino = st.st_ino;
-	}
+	if (ti.base_root >= 0)
+		root_id(ti.base_root, &ti.root_dev, &ti.root_ino, &ti.root_mnt);
 	ti.fsuid = ti.base_fsuid;
 	ti.fsgid = ti.base_fsgid;
 	ti.ngroups = ti.base_ngroups;
@@ -170,11 +182,14 @@ int identity_enter_root(int rootfd, bool *ret_changed)
 	int r = ident_init();
 	if (r < 0)
 		return r;
-	struct stat st;
-	if (fstat(rootfd, &st) < 0)
-		return negative_errno();
+	dev_t dev;
+	ino_t ino;
+	uint64_t mnt;
+	r = root_id(rootfd, &dev, &ino, &mnt);
+	if (r < 0)
+		return r;
 	*ret_changed = false;
-	if (st.st_dev == ti.root_dev && st.st_ino == ti.root_ino)
+	if (dev == ti.root_dev && ino == ti.root_ino && mnt == ti.root_mnt)
 		return 0;
 	if (!ti.fs_private)
 		return -EPERM;
@@ -189,8 +204,17 @@ int identity_enter_root(int rootfd, bool *ret_changed)
 		caps_set_eff(saved);
 	if (r < 0)
 		return r;
-	ti.root_dev = st.st_dev;
-	ti.root_ino = st.st_ino;
+	ti.root_dev = dev;
+	ti.root_ino = ino;
+	ti.root_mnt = mnt;
 	*ret_changed = true;
 	return 0;
+}
+
+void identity_leave_root(void)
+{
+	if (!ti.init || ti.base_root < 0)
+		return;
+	bool changed;
+	identity_enter_root(ti.base_root, &changed);
 }

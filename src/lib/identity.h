@@ -12,3 +12,5 @@ int identity_restore(void);
 /* Makes rootfd this thread's root (resolution of "/" and ".." as the target sees them);
  * a no-op when it already is. */
 int identity_enter_root(int rootfd, bool *ret_changed);
+/* Back to the supervisor's own root (before running code that opens our own files). */
+void identity_leave_root(void);

@@ -1,6 +1,7 @@
 /* The engine loop: one epoll set over listeners and user sources, served by a pool of
  * worker threads that grows while handlers block, so a slow emulation stalls nobody else. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "identity.h"
 #include "macros.h"
 
 #define WAKE_DATA UINT64_MAX
@@ -83,6 +85,10 @@ void listener_unref(sb_listener *l)
 {
 	if (atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
+	/* Last reference: no request of this listener is in flight any more, so its owner
+	 * may free what the handlers use (the agent frees the container's sandbox). */
+	if (l->gone)
+		l->gone(l, l->data);
 	safe_close(l->fd);
 	free(l);
 }
@@ -98,9 +104,7 @@ static void listener_hangup(sb_supervisor *s, uint32_t slot)
 	pthread_mutex_unlock(&s->lock);
 	if (atomic_exchange(&l->dead, true))
 		return;
-	if (l->gone)
-		l->gone(l, l->data);
-	listener_unref(l);
+	listener_unref(l); /* the loop's reference; gone() runs with the last one */
 }
 
 static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint32_t events,
@@ -132,11 +136,17 @@ static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint
 
 static void serve_user(sb_supervisor *s, uint32_t slot, struct source src, uint32_t events)
 {
+	/* User callbacks run in the supervisor's own root, not a container's we served. */
+	identity_leave_root();
 	int r = src.fn(src.fd, events, src.userdata);
 	pthread_mutex_lock(&s->lock);
 	struct source *cur = &s->sources[slot];
 	cur->busy = false;
-	if (r < 0 || cur->removed) {
+	if (cur->removed) {
+		/* sb_source_remove already took it out of epoll; the fd may be closed and
+		 * its number reused by now, so it must not be touched again. */
+		slot_release(s, slot);
+	} else if (r < 0) {
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, cur->fd, NULL);
 		slot_release(s, slot);
 	} else {
@@ -228,6 +238,7 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 	if (!s)
 		return -ENOMEM;
 	s->wakefd = -1;
+	s->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->stopped_cond, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -315,6 +326,7 @@ void sb_supervisor_free(sb_supervisor *s)
 	}
 	free(s->sources);
 	safe_close(s->wakefd);
+	safe_close(s->procfd);
 	safe_close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->stopped_cond);

@@ -23,11 +23,13 @@ int sb_req_procfd(sb_req *r)
 {
 	if (r->procfd >= 0)
 		return r->procfd;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d", (int)r->notif->pid);
+	char path[32];
+	snprintf(path, sizeof(path), "%d", (int)r->notif->pid);
 	if (r->notif->pid == 0)
 		return -ESRCH; /* not visible in our pid namespace */
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Relative to our own /proc: this thread may be chrooted into the target's root,
+	 * whose /proc (if any) counts pids in another namespace. */
+	int fd = openat(r->s->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : negative_errno();
 	/* Opened first, checked second: the tid was still our target when we opened it. */
