@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +113,31 @@ static int child_main(const char *mode)
 		void *res;
 		pthread_join(t, &res);
 		return bad || res != NULL;
+	}
+	if (!strcmp(mode, "answers")) {
+		/* uname: the supervisor writes the result into our buffer. */
+		struct { char b[6][65]; } u;
+		memset(&u, 0, sizeof(u));
+		if (syscall(SYS_uname, &u) != 0 || strcmp(u.b[0], "sysbroker"))
+			return 1;
+		/* dup2 emulated by SETFD: our fd 0 appears at 42, the call returns 42. */
+		if (syscall(SYS_dup2, 0, 42) != 42 || fcntl(42, F_GETFD) < 0)
+			return 2;
+		/* dup emulated with ADDFD|SEND under RLIMIT_NOFILE 0: EMFILE as for real. */
+		struct rlimit rl = {0, 0};
+		getrlimit(RLIMIT_NOFILE, &rl);
+		struct rlimit low = {3, rl.rlim_max};
+		setrlimit(RLIMIT_NOFILE, &low);
+		errno = 0;
+		long r = syscall(SYS_dup, 0);
+		if (r != -1 || errno != EMFILE)
+			return 3;
+		return 0;
+	}
+	if (!strcmp(mode, "x32")) {
+		/* getpid through the x32 ABI (nr | 0x40000000): must kill, never bypass. */
+		syscall(39 | 0x40000000);
+		return 0;
 	}
 	if (!strcmp(mode, "block"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
@@ -501,4 +528,98 @@ TEST(supervisor_death_kills_program)
 		usleep(10000);
 	}
 	ASSERT_EQ(alive, 0);
+}
+
+static int h_uname(sb_req *r, void *ud)
+{
+	struct { char b[6][65]; } u;
+	memset(&u, 0, sizeof(u));
+	strcpy(u.b[0], "sysbroker");
+	int k = sb_req_write(r, sb_req_arg(r, 0), &u, sizeof(u));
+	return k < 0 ? k : sb_req_reply_value(r, 0);
+}
+
+static int h_dup2(sb_req *r, void *ud)
+{
+	/* Take the program's own fd, then place it at the number it asked for. */
+	int fd = sb_req_getfd(r, (int)sb_req_arg(r, 0));
+	if (fd < 0)
+		return fd;
+	int k = sb_req_replace_fd(r, fd, (int)sb_req_arg(r, 1), false);
+	close(fd);
+	return k < 0 ? k : sb_req_reply_value(r, k);
+}
+
+static int h_dup_inject(sb_req *r, void *ud)
+{
+	int fd = dup(0);
+	int k = sb_req_reply_fd(r, fd, false);
+	close(fd);
+	return k < 0 && k != -EMFILE ? k : 0;
+}
+
+TEST(write_setfd_getfd_and_emfile_answers)
+{
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_uname, h_uname, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_dup2, h_dup2, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_dup, h_dup_inject, NULL), 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "answers", &pidfd);
+	int st = wait_status(pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	close(pidfd);
+	sb_supervisor_free(s);
+}
+
+TEST(x32_abi_kills_the_process)
+{
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "x32", &pidfd);
+	int st = wait_status(pid);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+	close(pidfd);
+	sb_supervisor_free(s);
+}
+
+static int ns_probe(void *arg)
+{
+	/* In the target's mount namespace: its private tmpfs is visible here. */
+	return access((const char *)arg, F_OK) == 0 ? 7 : -errno;
+}
+
+static int h_run_in_ns(sb_req *r, void *ud)
+{
+	int k = sb_req_run_in_ns(r, CLONE_NEWNS, ns_probe, ud);
+	return sb_req_reply_value(r, k == 7 ? MAGIC : k);
+}
+
+TEST(run_in_target_namespace)
+{
+	/* The program makes a tmpfs in a private mount namespace; a function run through
+	 * sb_req_run_in_ns sees it, the supervisor itself does not. */
+	sb_supervisor *s = new_sup();
+	static char marker[64];
+	snprintf(marker, sizeof(marker), "/tmp/sb-ns-%d/inside", getpid());
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_run_in_ns, marker), 0);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p /tmp/sb-ns-%d && unshare -m sh -c 'mount -t tmpfs x /tmp/sb-ns-%d && "
+		 "touch %s && SB_CHILD=getppid /proc/%d/exe'",
+		 getpid(), getpid(), marker, getpid());
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	sb_spawn_opts o = {.path = "/bin/sh", .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	int pidfd;
+	pid_t pid = sb_spawn(s, &o, argv, &pidfd, NULL);
+	ASSERT_GE(pid, 1);
+	int st = wait_status(pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_TRUE(access(marker, F_OK) != 0);
+	close(pidfd);
+	sb_supervisor_free(s);
 }
