@@ -57,6 +57,7 @@ struct sb_supervisor {
 	int epfd;
 	int wakefd; /* eventfd: level-triggered, wakes every worker to stop */
 	int procfd; /* our /proc: workers may be chrooted into a target's root */
+	int rootfd, cwdfd; /* our root and cwd, for workers to start from and return to */
 	struct handler handlers[SB_MAX_NR];
 	sb_after_fn after;
 	void *after_userdata;

@@ -76,6 +76,15 @@ static int root_id(int fd, dev_t *dev, ino_t *ino, uint64_t *mnt)
 	return 0;
 }
 
+/* The supervisor's own root and cwd, set by identity_thread_init for this thread. */
+static __thread int sup_root = -1, sup_cwd = -1;
+
+void identity_thread_init(int rootfd, int cwdfd)
+{
+	sup_root = rootfd;
+	sup_cwd = cwdfd;
+}
+
 static int ident_init(void)
 {
 	if (ti.init)
@@ -88,9 +97,19 @@ static int ident_init(void)
 	int r = caps_get(&ti.base_cap_eff, &ti.base_cap_prm);
 	if (r < 0)
 		return r;
-	/* A private fs_struct for this thread: its umask, root and cwd become its own. */
+	/*
+	 * A private fs_struct for this thread: its umask, root and cwd become its own. A
+	 * thread starts sharing its creator's, and a worker's creator may be chrooted into a
+	 * container's root: unshare first, then go back to the supervisor's own root and cwd.
+	 */
 	if (unshare(CLONE_FS) == 0)
 		ti.fs_private = true;
+	if (ti.fs_private && sup_root >= 0) {
+		if (fchdir(sup_root) < 0 || chroot(".") < 0)
+			return negative_errno();
+		if (sup_cwd >= 0)
+			(void)!fchdir(sup_cwd);
+	}
 	ti.base_umask = umask(022);
 	umask(ti.base_umask);
 	ti.base_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -217,4 +236,7 @@ void identity_leave_root(void)
 		return;
 	bool changed;
 	identity_enter_root(ti.base_root, &changed);
+	/* enter_root moved the cwd too: relative names in callbacks mean ours again. */
+	if (changed && sup_cwd >= 0)
+		(void)!fchdir(sup_cwd);
 }

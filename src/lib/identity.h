@@ -14,3 +14,5 @@ int identity_restore(void);
 int identity_enter_root(int rootfd, bool *ret_changed);
 /* Back to the supervisor's own root (before running code that opens our own files). */
 void identity_leave_root(void);
+/* The supervisor's root and cwd fds, for this (worker) thread to return to. */
+void identity_thread_init(int rootfd, int cwdfd);

@@ -160,6 +160,7 @@ static int worker_spawn_locked(sb_supervisor *s);
 static void *worker_main(void *arg)
 {
 	sb_supervisor *s = arg;
+	identity_thread_init(s->rootfd, s->cwdfd);
 	_cleanup_free_ struct seccomp_notif *n = calloc(1, s->notif_size);
 	if (!n)
 		return NULL;
@@ -239,6 +240,8 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 		return -ENOMEM;
 	s->wakefd = -1;
 	s->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->cwdfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->stopped_cond, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -327,6 +330,8 @@ void sb_supervisor_free(sb_supervisor *s)
 	free(s->sources);
 	safe_close(s->wakefd);
 	safe_close(s->procfd);
+	safe_close(s->rootfd);
+	safe_close(s->cwdfd);
 	safe_close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->stopped_cond);
