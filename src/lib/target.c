@@ -19,6 +19,21 @@
 
 #define PAGE 4096UL
 
+/*
+ * An fd just opened on the target's behalf counts only if the request is still pending
+ * afterwards: then the tid it names was still our target when we opened it (no pid reuse).
+ * Returns fd, or closes it and returns -ENOENT (or the ioctl's error).
+ */
+static int keep_if_valid(sb_req *r, int fd)
+{
+	int v = sb_req_valid(r);
+	if (v < 0) {
+		safe_close(fd);
+		return v;
+	}
+	return fd;
+}
+
 int sb_req_procfd(sb_req *r)
 {
 	if (r->procfd >= 0)
@@ -32,13 +47,9 @@ int sb_req_procfd(sb_req *r)
 	int fd = openat(r->s->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : negative_errno();
-	/* Opened first, checked second: the tid was still our target when we opened it. */
-	int v = sb_req_valid(r);
-	if (v < 0) {
-		safe_close(fd);
-		return v;
-	}
-	r->procfd = fd;
+	fd = keep_if_valid(r, fd);
+	if (fd >= 0)
+		r->procfd = fd;
 	return fd;
 }
 
@@ -58,12 +69,9 @@ int sb_req_pidfd(sb_req *r)
 	}
 	if (fd < 0)
 		return errno == ESRCH ? -ENOENT : negative_errno();
-	int v = sb_req_valid(r);
-	if (v < 0) {
-		safe_close(fd);
-		return v;
-	}
-	r->pidfd = fd;
+	fd = keep_if_valid(r, fd);
+	if (fd >= 0)
+		r->pidfd = fd;
 	return fd;
 }
 
@@ -77,12 +85,7 @@ int sb_req_getfd(sb_req *r, int targetfd)
 	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, 0);
 	if (fd < 0)
 		return errno == ESRCH ? -ENOENT : negative_errno();
-	int v = sb_req_valid(r);
-	if (v < 0) {
-		safe_close(fd);
-		return v;
-	}
-	return fd;
+	return keep_if_valid(r, fd);
 }
 
 /* Reads a status-like file under /proc/TID into buf (NUL-terminated). */
@@ -183,7 +186,9 @@ int sb_req_creds(sb_req *r, sb_creds *ret)
 			p = end;
 		}
 	}
-	return sb_req_valid(r);
+	/* No ID_VALID here: the status came through /proc/TID opened before one, and that
+	 * fd answers ESRCH rather than show another task that reused the number. */
+	return 0;
 }
 
 /* process_vm_readv, or /proc/TID/mem where cross-memory attach is unavailable. */
@@ -197,12 +202,13 @@ static ssize_t mem_read_raw(sb_req *r, uint64_t addr, void *buf, size_t len)
 		int dfd = sb_req_procfd(r);
 		if (dfd < 0)
 			return dfd;
-		r->memfd = openat(dfd, "mem", O_RDONLY | O_CLOEXEC);
-		if (r->memfd < 0)
+		int fd = openat(dfd, "mem", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
 			return negative_errno();
-		int v = sb_req_valid(r);
-		if (v < 0)
-			return v;
+		fd = keep_if_valid(r, fd);
+		if (fd < 0)
+			return fd;
+		r->memfd = fd;
 	}
 	n = pread(r->memfd, buf, len, (off_t)addr);
 	return n < 0 ? (errno == EIO ? -EFAULT : negative_errno()) : n;
@@ -257,24 +263,18 @@ int sb_req_write(sb_req *r, uint64_t addr, const void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	/* Check first: a write into a recycled pid would corrupt a stranger. */
-	int v = sb_req_valid(r);
-	if (v < 0)
-		return v;
-	struct iovec local = {(void *)buf, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_writev(r->notif->pid, &local, 1, &remote, 1, 0);
-	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-		int dfd = sb_req_procfd(r);
-		if (dfd < 0)
-			return dfd;
-		_cleanup_close_ int fd = openat(dfd, "mem", O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return negative_errno();
-		v = sb_req_valid(r);
-		if (v < 0)
-			return v;
-		n = pwrite(fd, buf, len, (off_t)addr);
-	}
+	/*
+	 * Through /proc/TID/mem opened from the validated /proc/TID, never process_vm_writev
+	 * by number: between a check and a write by pid, the target could die and its pid be
+	 * reused, and we would write into a stranger. This fd fails instead (ESRCH/EOF).
+	 */
+	int dfd = sb_req_procfd(r);
+	if (dfd < 0)
+		return dfd;
+	_cleanup_close_ int fd = openat(dfd, "mem", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	ssize_t n = pwrite(fd, buf, len, (off_t)addr);
 	if (n < 0)
 		return errno == ESRCH ? -ENOENT : (errno == EIO ? -EFAULT : negative_errno());
 	return (size_t)n == len ? 0 : -EFAULT;
