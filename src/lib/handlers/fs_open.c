@@ -237,6 +237,21 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 static int fs_open_handler(sb_req *r, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int nr = sb_req_nr(r);
+	int reg_flags = (int)sb_req_arg(r, nr == SYS_openat ? 2 : 1);
+	if (sb->fs_trivial && (nr == SYS_open || nr == SYS_openat) && (reg_flags & O_PATH)) {
+		/*
+		 * ADDFD cannot inject an O_PATH file (fget skips them), and an O_PATH open
+		 * needs no permission on the object (O_NOFOLLOW even opens a symlink). With no
+		 * fs rule nothing is decided, and the flags are a register value: the kernel may
+		 * run the call as it would natively. Decided before reading any target memory
+		 * (so the audit line has no path).
+		 */
+		sb_req_note *n = sb_req_note_get(r);
+		fs_format_open_flags(reg_flags, n->flags, sizeof(n->flags));
+		n->action = "allow";
+		return sb_req_reply_continue_unchecked(r);
+	}
 	struct open_args a;
 	int k = decode_open(r, &a);
 	if (k < 0)
@@ -248,17 +263,6 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	sb_req_note *note = sb_req_note_get(r);
 	fs_format_open_flags(a.flags, note->flags, sizeof(note->flags));
 
-	if ((a.flags & O_PATH) && sb->fs_trivial) {
-		/*
-		 * ADDFD cannot inject an O_PATH file (fget skips them), and an O_PATH open
-		 * needs no permission on the object itself (O_NOFOLLOW even opens a symlink).
-		 * With no fs rule there is no decision to protect: everything is allowed
-		 * whatever the path says, so the kernel runs the call as it would natively.
-		 */
-		note->action = "allow";
-		strlcpy_sb(note->path, path, sizeof(note->path));
-		return sb_req_reply_continue_unchecked(r);
-	}
 	struct resolve_ctx c;
 	k = resolve_begin(r, a.dirfd, path, false, &c);
 	if (k < 0)
