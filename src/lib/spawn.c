@@ -1,16 +1,20 @@
-/* Launches a program under a filter: the child installs the filter, the supervisor takes the
- * listener out of it with pidfd_getfd, and only then the child execs. The child makes no
- * notified syscall between install and hand-off (read/write are never notified), so the
- * hand-off cannot deadlock the way a sendmsg through a notified socket call could. */
+/* Launches a program under a filter. Between installing the filter and the supervisor
+ * owning the listener, the child makes no system call at all: it publishes the listener's
+ * number in shared memory and spins until the supervisor, which took the listener with
+ * pidfd_getfd, says so. Any call it made there could be notified to a listener nobody
+ * serves yet and deadlock (runc #4328), whatever handlers a library user registered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -18,15 +22,24 @@
 
 extern char **environ;
 
-struct child_msg {
-	int stage; /* 0: listener fd number in value; 1: setup failed, errno in value */
-	int value;
+enum handoff_state {
+	HANDOFF_WAIT,   /* child still setting up */
+	HANDOFF_READY,  /* child: the listener is fd `fd` */
+	HANDOFF_TAKEN,  /* parent: we own a copy, go on */
+	HANDOFF_FAILED, /* child: setup failed with `err` before the filter */
 };
 
-static _Noreturn void child_fail(int fd, int err)
+/* One shared page between the two processes. */
+struct handoff {
+	_Atomic int state;
+	int fd;
+	int err;
+};
+
+static _Noreturn void child_fail(struct handoff *h, int err)
 {
-	struct child_msg m = {1, err};
-	(void)!write(fd, &m, sizeof(m));
+	h->err = err;
+	atomic_store(&h->state, HANDOFF_FAILED);
 	_exit(EXIT_FAILURE);
 }
 
@@ -37,8 +50,9 @@ static int move_fd(int from, int to)
 	return dup2(from, to) < 0 ? -1 : 0;
 }
 
-static _Noreturn void child_main(const sb_spawn_opts *o, char *const argv[], const struct sock_fprog *prog,
-				 unsigned filter_flags, pid_t parent, int msg_fd, int go_fd, int exec_fd)
+static _Noreturn void child_main(const sb_spawn_opts *o, char *const argv[],
+				 const struct sock_fprog *prog, unsigned filter_flags, pid_t parent,
+				 struct handoff *h, int exec_fd)
 {
 	/* Restore what the supervisor changed for itself: signals blocked for the
 	 * signalfd, handlers, so the program starts as it would without us. */
@@ -49,34 +63,32 @@ static _Noreturn void child_main(const sb_spawn_opts *o, char *const argv[], con
 			signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	/* The program never runs unsupervised: if the supervisor dies, it dies. */
+	/* The program never runs unsupervised: if the supervisor dies, it dies (this also
+	 * ends the spin below, which needs no system call to be killed). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		child_fail(msg_fd, ESRCH);
+		child_fail(h, ESRCH);
 	if (move_fd(o->stdin_fd, 0) < 0 || move_fd(o->stdout_fd, 1) < 0 ||
 	    move_fd(o->stderr_fd, 2) < 0)
-		child_fail(msg_fd, errno);
+		child_fail(h, errno);
 	if (o->unshare_net && unshare(CLONE_NEWNET) < 0)
-		child_fail(msg_fd, errno);
+		child_fail(h, errno);
 	if (o->pre_filter) {
 		int r = o->pre_filter(o->userdata);
 		if (r < 0)
-			child_fail(msg_fd, -r);
+			child_fail(h, -r);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(msg_fd, errno);
+		child_fail(h, errno);
 	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags, prog);
 	if (listener < 0)
-		child_fail(msg_fd, errno);
-	/* From here on only unnotified calls until execve: write, read, close. */
-	struct child_msg m = {0, listener};
-	if (write(msg_fd, &m, sizeof(m)) != sizeof(m))
-		_exit(EXIT_FAILURE);
-	char go;
-	if (read(go_fd, &go, 1) != 1)
-		_exit(EXIT_FAILURE);
+		child_fail(h, errno);
+	/* From here until TAKEN: no system call. */
+	h->fd = listener;
+	atomic_store(&h->state, HANDOFF_READY);
+	while (atomic_load(&h->state) != HANDOFF_TAKEN)
+		__builtin_ia32_pause();
+	/* Served from now on, whatever these calls are. */
 	close(listener);
-	close(go_fd);
-	close(msg_fd);
 	char *const *envp = o->envp ? o->envp : environ;
 	if (o->path)
 		execve(o->path, argv, envp);
@@ -85,6 +97,31 @@ static _Noreturn void child_main(const sb_spawn_opts *o, char *const argv[], con
 	int err = errno;
 	(void)!write(exec_fd, &err, sizeof(err));
 	_exit(err == ENOENT ? 127 : 126);
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Waits for the child to publish its listener; -errno if it failed or died first. */
+static int wait_ready(struct handoff *h, pid_t pid)
+{
+	struct timespec pause = {0, 20000};
+	for (;;) {
+		int st = atomic_load(&h->state);
+		if (st == HANDOFF_READY)
+			return 0;
+		if (st == HANDOFF_FAILED)
+			return -h->err;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -ECHILD;
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
+	}
 }
 
 pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], int *ret_pidfd,
@@ -114,8 +151,15 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 	if (o->wait_killable && s->features.wait_killable_recv)
 		flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 
-	int msg[2] = {-1, -1}, go[2] = {-1, -1}, ex[2] = {-1, -1}, pidfd = -1;
-	if (pipe2(msg, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+	int ex[2] = {-1, -1}, pidfd = -1;
+	struct handoff *h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (h == MAP_FAILED) {
+		filter_free(&prog);
+		return negative_errno();
+	}
+	atomic_init(&h->state, HANDOFF_WAIT);
+	if (pipe2(ex, O_CLOEXEC) < 0) {
 		r = negative_errno();
 		goto out;
 	}
@@ -126,50 +170,36 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 		goto out;
 	}
 	if (pid == 0) {
-		close(msg[0]);
-		close(go[1]);
 		close(ex[0]);
-		child_main(o, argv, &prog, flags, parent, msg[1], go[0], ex[1]);
+		child_main(o, argv, &prog, flags, parent, h, ex[1]);
 	}
-	msg[1] = safe_close(msg[1]);
-	go[0] = safe_close(go[0]);
 	ex[1] = safe_close(ex[1]);
 
 	/* Our child, not yet reaped: its pid cannot be reused, so the pidfd is its own. */
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct child_msg m;
-	ssize_t n;
-	do
-		n = read(msg[0], &m, sizeof(m));
-	while (n < 0 && errno == EINTR);
-	if (pidfd < 0 || n != sizeof(m) || m.stage != 0) {
-		r = n == sizeof(m) && m.stage == 1 ? -m.value : (pidfd < 0 ? negative_errno() : -EIO);
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	r = pidfd < 0 ? negative_errno() : wait_ready(h, pid);
+	if (r < 0) {
+		if (r != -ECHILD)
+			kill_and_reap(pid);
 		goto out;
 	}
-	int lfd = (int)syscall(SYS_pidfd_getfd, pidfd, m.value, 0);
+	int lfd = (int)syscall(SYS_pidfd_getfd, pidfd, h->fd, 0);
 	if (lfd < 0) {
 		r = negative_errno();
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		kill_and_reap(pid);
 		goto out;
 	}
 	sb_listener *l = NULL;
 	r = sb_attach(s, lfd, o->listener_data, o->gone, &l);
 	if (r < 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		kill_and_reap(pid);
 		goto out;
 	}
-	(void)!write(go[1], "g", 1);
-	go[1] = safe_close(go[1]);
+	atomic_store(&h->state, HANDOFF_TAKEN);
 	/* EOF: execve succeeded (the pipe is close-on-exec). An errno: it failed, and the
 	 * child exits 126/127; the caller decides how to report it. */
 	int err = 0;
+	ssize_t n;
 	do
 		n = read(ex[0], &err, sizeof(err));
 	while (n < 0 && errno == EINTR);
@@ -186,11 +216,8 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 	r = pid;
 out:
 	filter_free(&prog);
+	munmap(h, sizeof(*h));
 	safe_close(pidfd);
-	safe_close(msg[0]);
-	safe_close(msg[1]);
-	safe_close(go[0]);
-	safe_close(go[1]);
 	safe_close(ex[0]);
 	safe_close(ex[1]);
 	return r;

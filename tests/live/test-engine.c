@@ -623,3 +623,30 @@ TEST(run_in_target_namespace)
 	close(pidfd);
 	sb_supervisor_free(s);
 }
+
+static atomic_int passthrough_calls;
+static int h_passthrough(sb_req *r, void *ud)
+{
+	atomic_fetch_add(&passthrough_calls, 1);
+	return sb_req_reply_continue_unchecked(r);
+}
+
+TEST_TIMEOUT(spawn_with_handlers_on_read_write_close, 30)
+{
+	/* The hand-off makes no system call, so even handlers on the calls a hand-off
+	 * would naturally use (read, write, close) cannot deadlock the launch. */
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_write, h_passthrough, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_read, h_passthrough, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_close, h_passthrough, NULL), 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "getppid", &pidfd);
+	ASSERT_EQ(wait_status(pid), 0);
+	ASSERT_GE(atomic_load(&passthrough_calls), 1); /* the child's close(listener) at least */
+	close(pidfd);
+	char *argv[] = {"/nonexistent/program", NULL};
+	sb_spawn_opts o = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	ASSERT_EQ(sb_spawn(s, &o, argv, NULL, NULL), -ENOENT);
+	sb_supervisor_free(s);
+}
