@@ -21,7 +21,6 @@ struct sb_listener {
 	sb_supervisor *s;
 	void *data;
 	sb_listener_gone_fn gone;
-	uint32_t slot;
 };
 
 enum source_kind {
@@ -74,7 +73,7 @@ struct sb_supervisor {
 	int stop_code;
 
 	sb_features features;
-	size_t notif_size, resp_size;
+	size_t notif_size;
 };
 
 struct sb_req {

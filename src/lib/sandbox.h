@@ -19,8 +19,5 @@ struct sb_sandbox {
 	struct learn *learn; /* NULL unless learning */
 };
 
-/* Handler families register their syscalls here (table rows in handlers/). */
-int fs_handlers_install(sb_supervisor *s);
-
 /* Decision helpers shared by handler families: fill the request note with action/rule. */
 void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *rule);

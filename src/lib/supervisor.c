@@ -260,7 +260,6 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 	s->notif_size = s->features.sizeof_notif > sizeof(struct seccomp_notif)
 				? s->features.sizeof_notif
 				: sizeof(struct seccomp_notif);
-	s->resp_size = sizeof(struct seccomp_notif_resp);
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
@@ -379,13 +378,11 @@ int sb_attach(sb_supervisor *s, int listener_fd, void *listener_data, sb_listene
 		.events = EPOLLIN,
 		.listener = l,
 	};
-	uint32_t slot;
-	int r = source_register(s, &tmpl, &slot);
+	int r = source_register(s, &tmpl, NULL);
 	if (r < 0) {
 		listener_unref(l);
 		return r;
 	}
-	l->slot = slot;
 	if (ret)
 		*ret = l;
 	return 0;

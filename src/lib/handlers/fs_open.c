@@ -102,8 +102,10 @@ static bool wants_write(int flags)
 }
 
 /* The policy's answer for an object at path; 0 to go on, or the errno to fail with. */
-static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write, bool *hidden)
+static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write)
 {
+	if (sb->fs_trivial)
+		return 0; /* no fs rule: nothing to decide, only the resolution matters */
 	struct fs_decision d;
 	policy_fs_decide(sb->policy, path, &d);
 	switch (d.access) {
@@ -115,7 +117,6 @@ static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write
 		return write ? EACCES : 0;
 	case FS_HIDE:
 		sandbox_note_rule(r, "hide", d.rule);
-		*hidden = true;
 		return ENOENT;
 	case FS_DENY:
 	default:
@@ -128,8 +129,7 @@ static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write
  * Opens with decisions on the object reached. Existing objects are pinned with O_PATH,
  * judged by their real path, and reopened through the pin; new ones are judged by their
  * parent's real path plus the name and created with O_EXCL|O_NOFOLLOW so a symlink planted
- * meanwhile cannot redirect the creation (we retry and then see it). With no fs rule the
- * decisions are skipped but the resolution is the same.
+ * meanwhile cannot redirect the creation (we retry and then see it).
  */
 static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			const char *path0, const struct open_args *a, char *real, size_t realsz)
@@ -139,7 +139,6 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 	_cleanup_close_ int base = fcntl(c->startfd, F_DUPFD_CLOEXEC, 0);
 	if (base < 0)
 		return negative_errno();
-	bool hidden = false;
 	int flags = a->flags;
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 
@@ -153,7 +152,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			int k = resolve_fd_path(pin, real, realsz);
 			if (k < 0)
 				return k;
-			k = sb->fs_trivial ? 0 : decide(r, sb, real, wants_write(flags), &hidden);
+			k = decide(r, sb, real, wants_write(flags));
 			if (k)
 				return -k;
 			struct stat st;
@@ -204,8 +203,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			int k = resolve_fd_path(pin, real, realsz);
 			if (k < 0)
 				return k;
-			k = sb->fs_trivial ? 0
-					   : decide(r, sb, real, wants_write(flags & ~O_CREAT), &hidden);
+			k = decide(r, sb, real, wants_write(flags & ~O_CREAT));
 			if (k)
 				return -k;
 			if (S_ISDIR(st.st_mode))
@@ -221,7 +219,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 		if (rl + 1 + strlen(name) >= realsz)
 			return -ENAMETOOLONG;
 		snprintf(real + rl, realsz - rl, "%s%s", rl > 1 ? "/" : "", name);
-		k = sb->fs_trivial ? 0 : decide(r, sb, real, true, &hidden);
+		k = decide(r, sb, real, true);
 		if (k)
 			return -k;
 		int fd = openat(parent, name, flags | O_EXCL | O_NOFOLLOW | O_CLOEXEC, a->mode);
@@ -267,7 +265,7 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	k = resolve_begin(r, a.dirfd, path, false, &c);
 	if (k < 0)
 		return k;
-	int fd = -EXDEV;
+	int fd;
 	if (sb->fs_trivial && !c.start_on_proc) {
 		/*
 		 * Nothing to decide: the kernel may resolve our copy of the path, as long as
