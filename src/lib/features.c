@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "engine.h"
 #include <linux/filter.h>
 #include <linux/sched.h> /* struct clone_args */
 #include <seccomp.h> /* seccomp_arch_native() only */
@@ -308,27 +308,13 @@ static int recv_listener(int sk, const struct timespec *deadline, int *ret_fd)
 
 static int notif_recv(int listener, size_t size, notif_buf *nb, const struct timespec *deadline)
 {
-	for (;;) {
-		int r = wait_readable(listener, deadline);
-		if (r < 0)
-			return r;
-		/* RECV wants a zeroed buffer of the kernel's size (EINVAL otherwise). */
-		memset(nb, 0, size);
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, nb) == 0)
-			return nb->n.data.nr == SYS_getppid ? 0 : -EIO;
-		if (errno != EINTR)
-			return negative_errno();
-	}
-}
-
-static int notif_send(int listener, uint64_t id, uint32_t flags)
-{
-	struct seccomp_notif_resp resp = {.id = id, .flags = flags};
-
-	while (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
-		if (errno != EINTR)
-			return negative_errno();
-	return 0;
+	int r = wait_readable(listener, deadline);
+	if (r < 0)
+		return r;
+	r = notify_recv(listener, &nb->n, size);
+	if (r < 0)
+		return r;
+	return nb->n.data.nr == SYS_getppid ? 0 : -EIO;
 }
 
 static int probe_notif(sb_features *f)
@@ -388,10 +374,10 @@ static int probe_notif(sb_features *f)
 	r = notif_recv(listener, size, &nb, &deadline);
 	if (r < 0)
 		return r;
-	r = notif_send(listener, nb.n.id, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+	r = notify_send(listener, nb.n.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	bool continued = r == 0;
 	if (r == -EINVAL)
-		r = notif_send(listener, nb.n.id, 0);
+		r = notify_send(listener, nb.n.id, 0, 0, 0);
 	if (r < 0)
 		return r;
 
@@ -414,7 +400,7 @@ static int probe_notif(sb_features *f)
 		addfd.newfd = (uint32_t)installed;
 		f->addfd_setfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) == installed;
 	}
-	r = notif_send(listener, nb.n.id, 0);
+	r = notify_send(listener, nb.n.id, 0, 0, 0);
 	if (r < 0)
 		return r;
 
@@ -430,7 +416,7 @@ static int probe_notif(sb_features *f)
 	};
 	int sent = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
 	if (sent < 0) {
-		r = notif_send(listener, nb.n.id, 0);
+		r = notify_send(listener, nb.n.id, 0, 0, 0);
 		if (r < 0)
 			return r;
 	}

@@ -144,6 +144,20 @@ bool policy_glob_match(const char *g, size_t glen, const char *s, size_t slen)
 	return gi == glen;
 }
 
+/* The next component of a path at *p (skipping slashes) and its length; NULL at the end. */
+static const char *next_comp(const char **p, size_t *len)
+{
+	while (**p == '/')
+		(*p)++;
+	if (!**p)
+		return NULL;
+	const char *start = *p;
+	while (**p && **p != '/')
+		(*p)++;
+	*len = (size_t)(*p - start);
+	return start;
+}
+
 int policy_pattern_parse(const char *in, bool allow_glob, struct policy_pattern *ret, char *why,
 			 size_t whylen)
 {
@@ -166,15 +180,8 @@ int policy_pattern_parse(const char *in, bool allow_glob, struct policy_pattern 
 	if (!text || !comp)
 		return -ENOMEM;
 
-	for (const char *p = in; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *start = p;
-		while (*p && *p != '/')
-			p++;
-		size_t len = p - start;
+	size_t len;
+	for (const char *p = in, *start; (start = next_comp(&p, &len));) {
 		uint8_t type = COMP_LITERAL;
 
 		if (len == 1 && start[0] == '.')
@@ -277,15 +284,8 @@ bool policy_pattern_match(const struct policy_pattern *pat, const char *path)
 	if (bit_test(cur, n))
 		return true;
 
-	for (const char *p = path; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *start = p;
-		while (*p && *p != '/')
-			p++;
-		size_t len = p - start;
+	size_t len;
+	for (const char *p = path, *start; (start = next_comp(&p, &len));) {
 		bool live = false;
 
 		memset(next, 0, words * sizeof(uint64_t));
