@@ -47,7 +47,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/sysbroker-bench.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 for prog in minimal-supervisor openat-loop; do
-	$CC -O2 -Wall -Wextra -o "$out/$prog" "$here/$prog.c" || {
+	$CC -O2 -Wall -Wextra -I"$here/../src/lib" -o "$out/$prog" "$here/$prog.c" || {
 		echo "bench: cannot build $prog" >&2
 		exit 1
 	}
