@@ -30,6 +30,46 @@ static int thread_fddir(void)
 	return fddir < 0 ? negative_errno() : fddir;
 }
 
+/*
+ * Where resolution of path starts: the target's root for an absolute path, its cwd or the
+ * object behind its dirfd for a relative one. Taken with our own identity (the target's
+ * may not open its own /proc entries once it dropped dumpability).
+ */
+static int open_start(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
+		      bool *ret_on_proc)
+{
+	int procfd = sb_req_procfd(r);
+	if (procfd < 0)
+		return procfd;
+	int start;
+	*ret_on_proc = false;
+	if (path[0] == '/') {
+		start = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (start < 0)
+			return errno == ENOENT || errno == ESRCH ? -ENOENT : negative_errno();
+		return start; /* a root is never procfs */
+	}
+	if (dirfd == AT_FDCWD_ARG) {
+		start = openat(procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (start < 0)
+			return errno == ESRCH ? -ENOENT : negative_errno();
+	} else {
+		start = sb_req_getfd(r, dirfd);
+		if (start < 0)
+			return start;
+		if (!(path[0] == 0 && empty_path_ok)) {
+			struct stat st;
+			if (fstat(start, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				safe_close(start);
+				return -ENOTDIR;
+			}
+		}
+	}
+	struct statfs sfs;
+	*ret_on_proc = fstatfs(start, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC;
+	return start;
+}
+
 int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		  struct resolve_ctx *ret)
 {
@@ -51,29 +91,14 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 	int k = identity_enter_root(rootfd, &changed);
 	if (k < 0)
 		return k;
-
-	int start;
 	if (path[0] == '/') {
-		start = TAKE_FD(rootfd);
-	} else if (dirfd == AT_FDCWD_ARG) {
-		start = openat(procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (start < 0)
-			return errno == ESRCH ? -ENOENT : negative_errno();
+		ret->startfd = TAKE_FD(rootfd);
+		ret->start_on_proc = false;
 	} else {
-		start = sb_req_getfd(r, dirfd);
-		if (start < 0)
-			return start == -EBADF ? -EBADF : start;
-		if (!(path[0] == 0 && empty_path_ok)) {
-			struct stat st;
-			if (fstat(start, &st) < 0 || !S_ISDIR(st.st_mode)) {
-				safe_close(start);
-				return -ENOTDIR;
-			}
-		}
+		ret->startfd = open_start(r, dirfd, path, empty_path_ok, &ret->start_on_proc);
+		if (ret->startfd < 0)
+			return ret->startfd;
 	}
-	ret->startfd = start;
-	struct statfs sfs;
-	ret->start_on_proc = fstatfs(start, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC;
 	/* Resolution and the operation itself run with the target's identity. */
 	k = identity_assume(&ret->creds);
 	if (k < 0) {
@@ -82,6 +107,19 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		return k;
 	}
 	return 0;
+}
+
+int resolve_another_start(sb_req *r, struct resolve_ctx *c, int dirfd, const char *path,
+			  bool empty_path_ok, bool *ret_on_proc)
+{
+	identity_restore();
+	int start = open_start(r, dirfd, path, empty_path_ok, ret_on_proc);
+	int k = identity_assume(&c->creds);
+	if (k < 0) {
+		safe_close(start);
+		return k;
+	}
+	return start;
 }
 
 void resolve_end(struct resolve_ctx *c)
@@ -304,12 +342,20 @@ static int fast_open(int startfd, const char *path, int flags, uint64_t resolve)
 	return fd < 0 ? negative_errno() : fd;
 }
 
+/* May the kernel's own walk start here? Not from procfs, where "self" would mean us. */
+static bool fast_walk_ok(const struct resolve_ctx *c, int startfd)
+{
+	if (startfd == c->startfd)
+		return !c->start_on_proc;
+	return !on_proc(startfd); /* e.g. the directory of a symlink we followed ourselves */
+}
+
 int resolve_pin(struct resolve_ctx *c, int startfd, const char *path, bool follow,
 		uint64_t resolve)
 {
 	if (!*path)
 		return -ENOENT;
-	if (!c->start_on_proc) {
+	if (fast_walk_ok(c, startfd)) {
 		/* One mount all the way: procfs was never entered, the kernel's walk is ours. */
 		int fd = fast_open(startfd, path, follow ? 0 : O_NOFOLLOW, resolve);
 		if (fd != -EXDEV || (resolve & RESOLVE_NO_XDEV))
@@ -328,7 +374,7 @@ int resolve_parent(struct resolve_ctx *c, int startfd, const char *path, char *n
 		len--;
 	const char *slash = memrchr(path, '/', len);
 	size_t nl = slash ? len - (size_t)(slash + 1 - path) : len;
-	if (!c->start_on_proc && len < PATH_MAX) {
+	if (fast_walk_ok(c, startfd) && len < PATH_MAX) {
 		char dir[PATH_MAX];
 		if (slash) {
 			size_t dl = slash == path ? 1 : (size_t)(slash - path);

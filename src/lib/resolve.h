@@ -21,6 +21,9 @@ struct resolve_ctx {
 int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		  struct resolve_ctx *ret);
 void resolve_end(struct resolve_ctx *c);
+/* The start of a second path argument (rename, link...) inside a begun context. */
+int resolve_another_start(sb_req *r, struct resolve_ctx *c, int dirfd, const char *path,
+			  bool empty_path_ok, bool *ret_on_proc);
 
 /*
  * An O_PATH fd on what path leads to from startfd (following a last symlink when follow).

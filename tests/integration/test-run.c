@@ -273,3 +273,17 @@ TEST(program_in_its_own_mount_namespace)
 		ASSERT_STREQ(out, "Name:\thead\n");
 	}
 }
+
+TEST(creating_through_a_procfs_symlink_reads_the_programs_view)
+{
+	/* /proc/mounts is a symlink to "self/mounts" inside procfs; when an O_CREAT open
+	 * follows it, "self" must still mean the program (its mount namespace has sbtest),
+	 * not the supervisor. A deny rule makes the open take the checked path. */
+	if (access("/usr/bin/python3", X_OK))
+		tap_skip("no python3");
+	ASSERT_EQ(sb("run --deny /nonexistent -- unshare -m sh -c 'mount -t tmpfs sbtest /mnt && "
+		     "/usr/bin/python3 -c \"import os; fd = os.open(\\\"/proc/mounts\\\", os.O_CREAT | os.O_RDONLY); "
+		     "print(\\\"sbtest\\\" in os.read(fd, 1 << 20).decode())\"'"),
+		  0);
+	ASSERT_STREQ(out, "True\n");
+}

@@ -136,9 +136,10 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 {
 	char path[PATH_MAX];
 	strlcpy_sb(path, path0, sizeof(path));
-	_cleanup_close_ int base = fcntl(c->startfd, F_DUPFD_CLOEXEC, 0);
-	if (base < 0)
-		return negative_errno();
+	/* Where the walk starts: the call's own start, then the directory of each last
+	 * component symlink we follow ourselves. */
+	int base = c->startfd;
+	_cleanup_close_ int followed = -1;
 	int flags = a->flags;
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 
@@ -195,8 +196,8 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				if (n < 0)
 					return negative_errno();
 				target[n] = 0;
-				safe_close(base);
-				base = TAKE_FD(parent);
+				safe_close(followed);
+				base = followed = TAKE_FD(parent);
 				strlcpy_sb(path, target, sizeof(path));
 				continue;
 			}
