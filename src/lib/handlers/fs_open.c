@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "fs.h"
+#include "fs_common.h"
 #include "macros.h"
 #include "resolve.h"
 #include "sandbox.h"
@@ -96,33 +97,12 @@ static int do_open(int dirfd, const char *path, const struct open_args *a, int f
 	return fd < 0 ? negative_errno() : fd;
 }
 
-static bool wants_write(int flags)
+/* An open modifies when it writes, truncates or creates. */
+static enum fs_want open_want(int flags)
 {
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | (O_TMPFILE & ~O_DIRECTORY)));
-}
-
-/* The policy's answer for an object at path; 0 to go on, or the errno to fail with. */
-static int decide(sb_req *r, struct sb_sandbox *sb, const char *path, bool write)
-{
-	if (sb->fs_trivial)
-		return 0; /* no fs rule: nothing to decide, only the resolution matters */
-	struct fs_decision d;
-	policy_fs_decide(sb->policy, path, &d);
-	switch (d.access) {
-	case FS_ALLOW:
-		sandbox_note_rule(r, "allow", d.rule);
-		return 0;
-	case FS_ALLOW_READ:
-		sandbox_note_rule(r, write ? "deny" : "allow", d.rule);
-		return write ? EACCES : 0;
-	case FS_HIDE:
-		sandbox_note_rule(r, "hide", d.rule);
-		return ENOENT;
-	case FS_DENY:
-	default:
-		sandbox_note_rule(r, "deny", d.rule);
-		return EACCES;
-	}
+	bool w = (flags & O_ACCMODE) != O_RDONLY ||
+		 (flags & (O_TRUNC | O_CREAT | (O_TMPFILE & ~O_DIRECTORY)));
+	return w ? FS_WANT_WRITE : FS_WANT_READ;
 }
 
 /*
@@ -153,7 +133,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			int k = resolve_fd_path(pin, real, realsz);
 			if (k < 0)
 				return k;
-			k = decide(r, sb, real, wants_write(flags));
+			k = fs_decide(r, sb, real, open_want(flags));
 			if (k)
 				return -k;
 			struct stat st;
@@ -204,7 +184,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			int k = resolve_fd_path(pin, real, realsz);
 			if (k < 0)
 				return k;
-			k = decide(r, sb, real, wants_write(flags & ~O_CREAT));
+			k = fs_decide(r, sb, real, open_want(flags & ~O_CREAT));
 			if (k)
 				return -k;
 			if (S_ISDIR(st.st_mode))
@@ -220,7 +200,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 		if (rl + 1 + strlen(name) >= realsz)
 			return -ENAMETOOLONG;
 		snprintf(real + rl, realsz - rl, "%s%s", rl > 1 ? "/" : "", name);
-		k = decide(r, sb, real, true);
+		k = fs_decide(r, sb, real, FS_WANT_WRITE);
 		if (k)
 			return -k;
 		int fd = openat(parent, name, flags | O_EXCL | O_NOFOLLOW | O_CLOEXEC, a->mode);

@@ -1,0 +1,50 @@
+/* Shared steps of the filesystem handler families: one path argument resolved in the
+ * target's view and pinned, and the policy's answer for the object reached. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "resolve.h"
+#include "sandbox.h"
+
+/* What an operation does to the object, as the policy sees it. */
+enum fs_want {
+	FS_WANT_READ,  /* read, execute, stat, list: allowed by allow-read */
+	FS_WANT_WRITE, /* modify, create, delete, rename, metadata: needs allow */
+};
+
+/*
+ * The policy's answer for the object at real (absolute, in the program's view): 0 to go
+ * on, or the positive errno the call fails with (EACCES for deny and for a write under
+ * allow-read, ENOENT for hide). Notes action and rule for the audit line.
+ */
+int fs_decide(sb_req *r, struct sb_sandbox *sb, const char *real, enum fs_want want);
+
+/* One path argument: the program's string, where it leads, and a pin on it. */
+struct fs_arg {
+	struct resolve_ctx c; /* identity and root of the target; valid after begin */
+	bool begun;
+	int startfd;          /* c.startfd, or a second start for a second argument (owned) */
+	int fd;               /* O_PATH pin: the object (pin) or its parent (parent) */
+	char name[NAME_MAX + 2]; /* the last component, for fs_arg_parent */
+	char path[PATH_MAX];  /* the program's path, our copy */
+	char real[PATH_MAX];  /* the object's (or parent + name) path in the program's view */
+};
+
+/*
+ * Reads the path at addr (NUL-checked, ID_VALID after), resolves it from dirfd (the raw
+ * argument, AT_FDCWD included) following a last symlink when follow, and pins the object.
+ * empty_path: AT_EMPTY_PATH, where "" means the dirfd's own object. With first non-NULL,
+ * the context of that (earlier) argument is shared: for rename, link and the like.
+ * The real path is noted for the audit line. Returns 0 or -errno.
+ */
+int fs_arg_pin(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr, bool follow,
+	       bool empty_path, struct fs_arg *a);
+/* Same, but pins the parent directory and keeps the last component in a->name; a->real
+ * is the parent's real path plus the name. For creating, removing, renaming. */
+int fs_arg_parent(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr,
+		  struct fs_arg *a);
+/* Releases the pin (and, for a first argument, the target's identity and root). */
+void fs_arg_end(struct fs_arg *a);
