@@ -253,10 +253,12 @@ int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *o
 void sb_sandbox_free(sb_sandbox *sb);
 void *sb_sandbox_userdata(sb_sandbox *sb);
 /*
- * Registers every handler family on s and the audit hook. Every listener of s must then
- * carry an sb_sandbox as its listener_data (sb_spawn_opts.listener_data, sb_attach).
+ * Registers the handler families on s and the audit hook: every family when only is NULL
+ * (an agent serving many policies), else just those the sandbox only needs (the others'
+ * syscalls then stay out of spawned filters). Every listener of s must then carry an
+ * sb_sandbox as its listener_data (sb_spawn_opts.listener_data, sb_attach).
  */
-int sb_sandbox_install(sb_supervisor *s);
+int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only);
 
 /* Syscall names (native), NULL when unknown; and the reverse. */
 const char *sb_syscall_name(int nr);

@@ -869,7 +869,7 @@ int cmd_agent(int argc, char **argv)
 		cli_error("agent: cannot start the engine: %s", strerror(-r));
 		goto out;
 	}
-	r = sb_sandbox_install(a.s);
+	r = sb_sandbox_install(a.s, NULL);
 	if (r < 0) {
 		cli_error("agent: cannot install the handlers: %s", strerror(-r));
 		goto out;

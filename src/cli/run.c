@@ -282,7 +282,7 @@ int cmd_run(int argc, char **argv)
 		cli_error("run: %s", strerror(-r));
 		return fail(s, NULL, EXIT_SB_FAILURE);
 	}
-	r = sb_sandbox_install(s);
+	r = sb_sandbox_install(s, sb);
 	if (r < 0) {
 		cli_error("run: cannot install handlers: %s", strerror(-r));
 		return fail(s, sb, EXIT_SB_FAILURE);

@@ -19,5 +19,8 @@ struct sb_sandbox {
 	struct learn *learn; /* NULL unless learning */
 };
 
+/* Does this sandbox need the path families beyond open (a fs rule, or an audit to write)? */
+bool sandbox_wants_fs(const struct sb_sandbox *sb);
+
 /* Decision helpers shared by handler families: fill the request note with action/rule. */
 void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *rule);

@@ -1,6 +1,7 @@
 /* Handler families: each is a table of (syscall, handler) rows installed together. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sysbroker/sysbroker.h>
 
@@ -9,10 +10,15 @@ struct fs_row {
 	sb_handler_fn fn;
 };
 
+struct sb_sandbox;
+
 struct fs_family {
 	const char *name;
 	const struct fs_row *rows;
 	size_t n_rows;
+	/* NULL: always installed; else installed only for sandboxes it returns true for
+	 * (e.g. sandbox_wants_fs, or "has a net rule"). */
+	bool (*wanted)(const struct sb_sandbox *sb);
 };
 
 extern const struct fs_family fs_open_family;
