@@ -37,13 +37,14 @@ struct thread_ident {
 	gid_t base_groups[64];
 	uint64_t base_cap_eff;
 	uint64_t base_cap_prm;
+	uint64_t base_cap_inh;
 	mode_t base_umask;
 	int base_root; /* O_PATH fd of the thread's original root */
 };
 
 static __thread struct thread_ident ti;
 
-static int caps_get(uint64_t *eff, uint64_t *prm)
+static int caps_get(uint64_t *eff, uint64_t *prm, uint64_t *inh)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
@@ -51,15 +52,19 @@ static int caps_get(uint64_t *eff, uint64_t *prm)
 		return negative_errno();
 	*eff = d[0].effective | ((uint64_t)d[1].effective << 32);
 	*prm = d[0].permitted | ((uint64_t)d[1].permitted << 32);
+	*inh = d[0].inheritable | ((uint64_t)d[1].inheritable << 32);
 	return 0;
 }
 
 static int caps_set_eff(uint64_t eff)
 {
+	/* Permitted and inheritable never change on a worker: set them as captured. */
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	if (syscall(SYS_capget, &h, d) < 0)
-		return negative_errno();
+	struct __user_cap_data_struct d[2] = {
+		{.permitted = (uint32_t)ti.base_cap_prm, .inheritable = (uint32_t)ti.base_cap_inh},
+		{.permitted = (uint32_t)(ti.base_cap_prm >> 32),
+		 .inheritable = (uint32_t)(ti.base_cap_inh >> 32)},
+	};
 	d[0].effective = (uint32_t)eff;
 	d[1].effective = (uint32_t)(eff >> 32);
 	return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
@@ -94,7 +99,7 @@ static int ident_init(void)
 	ti.base_fsgid = (gid_t)syscall(SYS_setfsgid, -1);
 	int n = (int)syscall(SYS_getgroups, (int)ELEMENTSOF(ti.base_groups), ti.base_groups);
 	ti.base_ngroups = n < 0 ? 0 : n;
-	int r = caps_get(&ti.base_cap_eff, &ti.base_cap_prm);
+	int r = caps_get(&ti.base_cap_eff, &ti.base_cap_prm, &ti.base_cap_inh);
 	if (r < 0)
 		return r;
 	/*
@@ -135,20 +140,26 @@ int identity_assume(const sb_creds *c)
 	int r = ident_init();
 	if (r < 0)
 		return r;
-	/* Order matters: groups and caps need our privileges, so they go before fsuid. */
-	if (c->ngroups != ti.ngroups || memcmp(c->groups, ti.groups, c->ngroups * sizeof(gid_t))) {
+	bool groups = c->ngroups != ti.ngroups ||
+		      memcmp(c->groups, ti.groups, c->ngroups * sizeof(gid_t)) != 0;
+	bool ids = groups || c->fsgid != ti.fsgid || c->fsuid != ti.fsuid;
+	/*
+	 * Order matters: setgroups, setfsgid and setfsuid need CAP_SETGID/CAP_SETUID in our
+	 * effective set, so caps are back to ours while ids change and narrowed to the
+	 * target's last (setfsuid also toggles the fs caps, so they are set after it).
+	 */
+	if (ids && ti.cap_eff != ti.base_cap_eff) {
+		r = caps_set_eff(ti.base_cap_eff);
+		if (r < 0)
+			return r;
+		ti.cap_eff = ti.base_cap_eff;
+	}
+	if (groups) {
 		r = set_groups(c->ngroups, c->groups);
 		if (r < 0)
 			return r;
 		ti.ngroups = c->ngroups;
 		memcpy(ti.groups, c->groups, c->ngroups * sizeof(gid_t));
-	}
-	uint64_t eff = c->cap_eff & ti.base_cap_prm; /* never more than we have */
-	if (eff != ti.cap_eff) {
-		r = caps_set_eff(eff);
-		if (r < 0)
-			return r;
-		ti.cap_eff = eff;
 	}
 	if (c->fsgid != ti.fsgid) {
 		syscall(SYS_setfsgid, c->fsgid);
@@ -161,11 +172,14 @@ int identity_assume(const sb_creds *c)
 		if ((uid_t)syscall(SYS_setfsuid, -1) != c->fsuid)
 			return -EPERM;
 		ti.fsuid = c->fsuid;
-		/* setfsuid from 0 drops the fs capabilities from the effective set (and a
-		 * return to 0 restores them): re-apply the target's set exactly. */
+		ti.cap_eff = ~c->cap_eff; /* the fs caps moved: force the capset below */
+	}
+	uint64_t eff = c->cap_eff & ti.base_cap_prm; /* never more than we have */
+	if (eff != ti.cap_eff) {
 		r = caps_set_eff(eff);
 		if (r < 0)
 			return r;
+		ti.cap_eff = eff;
 	}
 	if (ti.fs_private && c->umask != ti.umask) {
 		umask(c->umask & 0777);
@@ -186,14 +200,7 @@ int identity_restore(void)
 		.ngroups = ti.base_ngroups,
 	};
 	memcpy(c.groups, ti.base_groups, sizeof(c.groups));
-	/* Regain caps first: with a target's reduced set we may not be allowed setgroups. */
-	if (ti.fsuid != ti.base_fsuid) {
-		syscall(SYS_setfsuid, ti.base_fsuid);
-		ti.fsuid = ti.base_fsuid;
-	}
-	caps_set_eff(ti.base_cap_eff);
-	ti.cap_eff = ti.base_cap_eff;
-	return identity_assume(&c);
+	return identity_assume(&c); /* only what differs costs a system call */
 }
 
 int identity_enter_root(int rootfd, bool *ret_changed)

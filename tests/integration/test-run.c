@@ -287,3 +287,23 @@ TEST(creating_through_a_procfs_symlink_reads_the_programs_view)
 		  0);
 	ASSERT_STREQ(out, "True\n");
 }
+
+TEST(opens_run_with_the_programs_identity)
+{
+	/* A root supervisor must not lend its privileges: an unprivileged program cannot
+	 * open /etc/shadow under sysbroker either; its umask shapes what it creates; and
+	 * root programs served by the same workers afterwards are root again. */
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK))
+		tap_skip("needs root and setpriv");
+	const char *t = test_tmpdir();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "chmod 777 %s", t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_EQ(sb("run -- sh -c 'setpriv --reuid=65534 --regid=65534 --clear-groups cat /etc/shadow; "
+		     "echo rc=$?; umask 027; setpriv --reuid=65534 --regid=65534 --clear-groups touch %s/u; "
+		     "stat -c \"%%a %%u %%g\" %s/u; head -c 4 /etc/shadow | wc -c'",
+		     t, t),
+		  0);
+	ASSERT_STREQ(out, "rc=1\n640 65534 65534\n4\n");
+	ASSERT_TRUE(strstr(err, "Permission denied"));
+}
