@@ -70,10 +70,10 @@ static int caps_set_eff(uint64_t eff)
 	return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
 }
 
-static int root_id(int fd, dev_t *dev, ino_t *ino, uint64_t *mnt)
+static int root_id(int dirfd, const char *name, dev_t *dev, ino_t *ino, uint64_t *mnt)
 {
 	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) < 0)
+	if (statx(dirfd, name, *name ? 0 : AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) < 0)
 		return negative_errno();
 	*dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	*ino = sx.stx_ino;
@@ -119,7 +119,7 @@ static int ident_init(void)
 	umask(ti.base_umask);
 	ti.base_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ti.base_root >= 0)
-		root_id(ti.base_root, &ti.root_dev, &ti.root_ino, &ti.root_mnt);
+		root_id(ti.base_root, "", &ti.root_dev, &ti.root_ino, &ti.root_mnt);
 	ti.fsuid = ti.base_fsuid;
 	ti.fsgid = ti.base_fsgid;
 	ti.ngroups = ti.base_ngroups;
@@ -203,7 +203,7 @@ int identity_restore(void)
 	return identity_assume(&c); /* only what differs costs a system call */
 }
 
-int identity_enter_root(int rootfd, bool *ret_changed)
+int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed)
 {
 	int r = ident_init();
 	if (r < 0)
@@ -211,14 +211,20 @@ int identity_enter_root(int rootfd, bool *ret_changed)
 	dev_t dev;
 	ino_t ino;
 	uint64_t mnt;
-	r = root_id(rootfd, &dev, &ino, &mnt);
+	/* One statx through the (magic) link tells whether we are there already: the
+	 * common case costs no open. */
+	r = root_id(dirfd, name, &dev, &ino, &mnt);
 	if (r < 0)
-		return r;
+		return r == -ESRCH ? -ENOENT : r;
 	*ret_changed = false;
 	if (dev == ti.root_dev && ino == ti.root_ino && mnt == ti.root_mnt)
 		return 0;
 	if (!ti.fs_private)
 		return -EPERM;
+	_cleanup_close_ int rootfd = *name ? openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC)
+					   : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (rootfd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
 	/* chroot needs CAP_SYS_CHROOT in our effective set, which a target's may lack. */
 	uint64_t saved = ti.cap_eff;
 	if (saved != ti.base_cap_eff)
@@ -242,7 +248,7 @@ void identity_leave_root(void)
 	if (!ti.init || ti.base_root < 0)
 		return;
 	bool changed;
-	identity_enter_root(ti.base_root, &changed);
+	identity_enter_root_at(ti.base_root, "", &changed);
 	/* enter_root moved the cwd too: relative names in callbacks mean ours again. */
 	if (changed && sup_cwd >= 0)
 		(void)!fchdir(sup_cwd);

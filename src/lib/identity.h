@@ -9,9 +9,9 @@
 int identity_assume(const sb_creds *c);
 /* Back to the supervisor's own identity. */
 int identity_restore(void);
-/* Makes rootfd this thread's root (resolution of "/" and ".." as the target sees them);
- * a no-op when it already is. */
-int identity_enter_root(int rootfd, bool *ret_changed);
+/* Makes the directory name under dirfd ("" for dirfd itself) this thread's root, so "/"
+ * and ".." resolve as the target sees them; a no-op (one statx) when it already is. */
+int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed);
 /* Back to the supervisor's own root (before running code that opens our own files). */
 void identity_leave_root(void);
 /* The supervisor's root and cwd fds, for this (worker) thread to return to. */

@@ -43,12 +43,8 @@ static int open_start(sb_req *r, int dirfd, const char *path, bool empty_path_ok
 		return procfd;
 	int start;
 	*ret_on_proc = false;
-	if (path[0] == '/') {
-		start = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (start < 0)
-			return errno == ENOENT || errno == ESRCH ? -ENOENT : negative_errno();
-		return start; /* a root is never procfs */
-	}
+	if (path[0] == '/')
+		return RESOLVE_AT_ROOT; /* this thread is in the target's root already */
 	if (dirfd == AT_FDCWD_ARG) {
 		start = openat(procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (start < 0)
@@ -84,21 +80,13 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 	if (v < 0)
 		return v;
 
-	_cleanup_close_ int rootfd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return errno == ENOENT || errno == ESRCH ? -ENOENT : negative_errno();
 	bool changed;
-	int k = identity_enter_root(rootfd, &changed);
+	int k = identity_enter_root_at(procfd, "root", &changed);
 	if (k < 0)
 		return k;
-	if (path[0] == '/') {
-		ret->startfd = TAKE_FD(rootfd);
-		ret->start_on_proc = false;
-	} else {
-		ret->startfd = open_start(r, dirfd, path, empty_path_ok, &ret->start_on_proc);
-		if (ret->startfd < 0)
-			return ret->startfd;
-	}
+	ret->startfd = open_start(r, dirfd, path, empty_path_ok, &ret->start_on_proc);
+	if (ret->startfd < 0 && ret->startfd != RESOLVE_AT_ROOT)
+		return ret->startfd;
 	/* Resolution and the operation itself run with the target's identity. */
 	k = identity_assume(&ret->creds);
 	if (k < 0) {
@@ -119,7 +107,7 @@ int resolve_another_start(sb_req *r, struct resolve_ctx *c, int dirfd, const cha
 		safe_close(start);
 		return k;
 	}
-	return start;
+	return start; /* an fd, RESOLVE_AT_ROOT, or -errno */
 }
 
 void resolve_end(struct resolve_ctx *c)

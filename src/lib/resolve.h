@@ -5,6 +5,12 @@
 #include <sysbroker/sysbroker.h>
 
 #define AT_FDCWD_ARG ((int)-100)
+/*
+ * The start of an absolute path: the worker thread is chrooted into the target's root, so
+ * "/" already means it and no fd is needed. (AT_FDCWD: *at() calls then take the path from
+ * the thread's root, and negative fds are never closed.)
+ */
+#define RESOLVE_AT_ROOT AT_FDCWD
 
 /*
  * Everything an fs handler needs before touching a path: the target's identity assumed on
@@ -12,7 +18,7 @@
  * an absolute path, its cwd or its dirfd for a relative one). Release with resolve_end().
  */
 struct resolve_ctx {
-	int startfd;
+	int startfd; /* an fd, or RESOLVE_AT_ROOT */
 	bool start_on_proc; /* the walk must be ours from the start */
 	sb_creds creds;
 };

@@ -59,7 +59,7 @@ static int arg_begin(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr,
 	a->c = first->c;
 	bool on_proc;
 	int start = resolve_another_start(r, &first->c, dirfd, a->path, empty_path, &on_proc);
-	if (start < 0)
+	if (start < 0 && start != RESOLVE_AT_ROOT)
 		return start;
 	a->c.startfd = a->startfd = start;
 	a->c.start_on_proc = on_proc;
