@@ -83,6 +83,7 @@ struct sb_req {
 	bool answered;
 	int64_t result; /* what the target saw: value, or -errno */
 	int memfd, pidfd, procfd;
+	bool procfd_unchecked; /* opened early; proven by the next successful ID_VALID */
 	pid_t tgid;
 	sb_req_note note;
 };
@@ -105,3 +106,5 @@ int supervisor_ensure_workers(sb_supervisor *s);
 void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif *n);
 void req_dispatch(sb_req *r);
 void req_done(sb_req *r);
+/* Opens /proc/TID without its own ID_VALID: the caller's next read (which checks) proves it. */
+int req_procfd_early(sb_req *r);

@@ -16,6 +16,7 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->answered = false;
 	r->result = 0;
 	r->memfd = r->pidfd = r->procfd = -1;
+	r->procfd_unchecked = false;
 	r->tgid = 0;
 	r->note.action = NULL;
 	r->note.rule = NULL;
@@ -112,7 +113,10 @@ sb_req_note *sb_req_note_get(sb_req *r)
 
 int sb_req_valid(sb_req *r)
 {
-	return notify_id_valid(r->l->fd, r->notif->id);
+	int k = notify_id_valid(r->l->fd, r->notif->id);
+	if (k == 0)
+		r->procfd_unchecked = false; /* anything opened before this is the target's */
+	return k;
 }
 
 int sb_req_reply_errno(sb_req *r, int err)

@@ -34,10 +34,8 @@ static int keep_if_valid(sb_req *r, int fd)
 	return fd;
 }
 
-int sb_req_procfd(sb_req *r)
+static int procfd_open(sb_req *r)
 {
-	if (r->procfd >= 0)
-		return r->procfd;
 	char path[32];
 	snprintf(path, sizeof(path), "%d", (int)r->notif->pid);
 	if (r->notif->pid == 0)
@@ -47,6 +45,32 @@ int sb_req_procfd(sb_req *r)
 	int fd = openat(r->s->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : negative_errno();
+	return fd;
+}
+
+int req_procfd_early(sb_req *r)
+{
+	if (r->procfd >= 0)
+		return r->procfd;
+	int fd = procfd_open(r);
+	if (fd >= 0) {
+		r->procfd = fd;
+		r->procfd_unchecked = true;
+	}
+	return fd;
+}
+
+int sb_req_procfd(sb_req *r)
+{
+	if (r->procfd >= 0 && !r->procfd_unchecked)
+		return r->procfd;
+	if (r->procfd >= 0) {
+		int v = sb_req_valid(r);
+		return v < 0 ? v : r->procfd;
+	}
+	int fd = procfd_open(r);
+	if (fd < 0)
+		return fd;
 	fd = keep_if_valid(r, fd);
 	if (fd >= 0)
 		r->procfd = fd;
@@ -105,9 +129,11 @@ static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
 				continue;
 			return errno == ESRCH ? -ENOENT : negative_errno();
 		}
-		if (n == 0)
-			break;
 		used += (size_t)n;
+		/* procfs hands out the whole file when it fits: a short read is the end
+		 * (saves the read that would return 0). */
+		if ((size_t)n < size - 1 - (used - (size_t)n))
+			break;
 	}
 	buf[used] = 0;
 	return (int)used;

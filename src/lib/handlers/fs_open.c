@@ -235,6 +235,10 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	int k = decode_open(r, &a);
 	if (k < 0)
 		return k;
+	/* /proc/TID before the path read: the ID_VALID that read does proves both. */
+	k = req_procfd_early(r);
+	if (k < 0)
+		return k;
 	char path[PATH_MAX];
 	k = sb_req_read_string(r, a.path_addr, path, sizeof(path));
 	if (k < 0)
