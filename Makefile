@@ -31,6 +31,7 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: build
 	./bench/run.sh $(BUILD)
+	./bench/floor.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)
