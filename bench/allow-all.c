@@ -1,6 +1,5 @@
 /* Baseline for the syscall-floor benchmark: runs a command under a one-instruction
  * allow-all seccomp filter, the least any seccomp-based tool makes every syscall pay. */
-#define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>

@@ -1,5 +1,4 @@
 /* Workload for the syscall-floor benchmark: N getppid() calls, prints ns per call. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>

@@ -168,6 +168,9 @@ typedef struct sb_creds {
 	int ngroups;
 	gid_t groups[64];
 	pid_t ns_tgid, ns_tid; /* its ids in its own (innermost) pid namespace */
+	/* Its ids in every pid namespace from ours inwards (NStgid/NSpid of /proc/TID/status). */
+	int ns_depth;
+	pid_t ns_tgids[8], ns_tids[8];
 } sb_creds;
 int sb_req_creds(sb_req *r, sb_creds *ret);
 

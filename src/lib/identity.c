@@ -39,7 +39,7 @@ struct thread_ident {
 	uint64_t base_cap_prm;
 	uint64_t base_cap_inh;
 	mode_t base_umask;
-	int base_root; /* O_PATH fd of the thread's original root */
+	int base_root; /* O_PATH fd of the supervisor's root (the engine's, not owned) */
 };
 
 static __thread struct thread_ident ti;
@@ -84,10 +84,18 @@ static int root_id(int dirfd, const char *name, dev_t *dev, ino_t *ino, uint64_t
 /* The supervisor's own root and cwd, set by identity_thread_init for this thread. */
 static __thread int sup_root = -1, sup_cwd = -1;
 
+static int ident_init(void);
+
 void identity_thread_init(int rootfd, int cwdfd)
 {
 	sup_root = rootfd;
 	sup_cwd = cwdfd;
+	/*
+	 * Now, not lazily: until then this thread shares its creator's fs_struct, which may be
+	 * chrooted into a container, and anything it opens by absolute path (its own
+	 * /proc/thread-self) would be looked up there.
+	 */
+	ident_init();
 }
 
 static int ident_init(void)
@@ -117,8 +125,12 @@ static int ident_init(void)
 	}
 	ti.base_umask = umask(022);
 	umask(ti.base_umask);
-	ti.base_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ti.base_root >= 0)
+	/* The engine keeps one fd on our root for every worker; a thread outside the
+	 * engine (sup_root unset) has no chroot to come back from. */
+	ti.base_root = sup_root;
+	if (ti.base_root < 0)
+		ti.fs_private = false; /* never chroot then: nothing to return to */
+	else
 		root_id(ti.base_root, "", &ti.root_dev, &ti.root_ino, &ti.root_mnt);
 	ti.fsuid = ti.base_fsuid;
 	ti.fsgid = ti.base_fsgid;

@@ -80,6 +80,7 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 	if (v < 0)
 		return v;
 
+	ret->procfd = procfd;
 	bool changed;
 	int k = identity_enter_root_at(procfd, "root", &changed);
 	if (k < 0)
@@ -194,6 +195,48 @@ static bool proc_fd_is_supervisor(int fd)
 	return root >= 0 && is_supervisor(root, pid);
 }
 
+/* The start time (clock ticks since boot) in a /proc/PID/stat under dirfd; 0 if unknown.
+ * With the pid, it names one task for good: a reused pid has a later start. */
+static unsigned long long start_time(int dirfd, const char *pid)
+{
+	char path[40], buf[1024];
+	snprintf(path, sizeof(path), "%s/stat", pid);
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (!p)
+		return 0;
+	/* After ") " come fields 3..; the start time is field 22. */
+	for (int f = 2; f < 22 && p; f++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/*
+ * Which of the target's pid namespaces this procfs counts pids in: the level whose id,
+ * looked up there, is a task started when the target was. -1: the target is not
+ * visible in it. (An id alone could be another task: pid 2 of the host is not pid 2
+ * of the program's namespace.)
+ */
+static int proc_level(int procroot, const struct resolve_ctx *c)
+{
+	unsigned long long mine = start_time(c->procfd, ".");
+	if (!mine)
+		return -1;
+	for (int i = c->creds.ns_depth - 1; i >= 0; i--) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)c->creds.ns_tgids[i]);
+		if (start_time(procroot, pid) == mine)
+			return i;
+	}
+	return -1;
+}
+
 /* Puts text in front of rest (rest is inside buf). */
 static int prepend(char *buf, size_t size, const char **rest, const char *text)
 {
@@ -261,13 +304,17 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 		if (!strcmp(comp, "."))
 			continue;
 		if ((!strcmp(comp, "self") || !strcmp(comp, "thread-self")) && is_proc_root(cur)) {
-			/* The reader-dependent links of procfs: resolve them as the target. */
+			/* The reader-dependent links of procfs: resolve them as the target, with
+			 * its ids as this procfs (of whichever pid namespace) counts them. */
+			int lvl = proc_level(cur, c);
+			if (lvl < 0)
+				return -ENOENT; /* the target is not visible there: self dangles */
 			char sub[64];
 			if (comp[0] == 's')
-				snprintf(sub, sizeof(sub), "%d", (int)c->creds.ns_tgid);
+				snprintf(sub, sizeof(sub), "%d", (int)c->creds.ns_tgids[lvl]);
 			else
-				snprintf(sub, sizeof(sub), "%d/task/%d", (int)c->creds.ns_tgid,
-					 (int)c->creds.ns_tid);
+				snprintf(sub, sizeof(sub), "%d/task/%d", (int)c->creds.ns_tgids[lvl],
+					 (int)c->creds.ns_tids[lvl]);
 			int k = prepend(buf, sizeof(buf), &rest, sub);
 			if (k < 0)
 				return k;

@@ -162,19 +162,21 @@ static const char *status_field(const char *buf, const char *key)
 	return NULL;
 }
 
-static pid_t last_number(const char *p)
+/* Parses a line of numbers ("5000 2") into ids; returns how many (at most max). */
+static int number_list(const char *p, pid_t *ids, int max)
 {
-	long v = 0;
+	int n = 0;
 	char *end;
-	for (;;) {
-		long k = strtol(p, &end, 10);
+	while (n < max) {
+		long v = strtol(p, &end, 10);
 		if (end == p)
-			return (pid_t)v;
-		v = k;
+			break;
+		ids[n++] = (pid_t)v;
 		p = end;
 		if (*p == '\n' || *p == 0)
-			return (pid_t)v;
+			break;
 	}
+	return n;
 }
 
 int sb_req_creds(sb_req *r, sb_creds *ret)
@@ -199,8 +201,11 @@ int sb_req_creds(sb_req *r, sb_creds *ret)
 	ret->umask = um ? (mode_t)strtoul(um, NULL, 8) : 022;
 	/* NStgid/NSpid list the ids from our namespace inwards; the last is its own. */
 	const char *nst = status_field(buf, "NStgid"), *nsp = status_field(buf, "NSpid");
-	ret->ns_tgid = nst ? last_number(nst) : 0;
-	ret->ns_tid = nsp ? last_number(nsp) : 0;
+	int nt = nst ? number_list(nst, ret->ns_tgids, (int)ELEMENTSOF(ret->ns_tgids)) : 0;
+	int np = nsp ? number_list(nsp, ret->ns_tids, (int)ELEMENTSOF(ret->ns_tids)) : 0;
+	ret->ns_depth = nt < np ? nt : np;
+	ret->ns_tgid = ret->ns_depth ? ret->ns_tgids[ret->ns_depth - 1] : 0;
+	ret->ns_tid = ret->ns_depth ? ret->ns_tids[ret->ns_depth - 1] : 0;
 	if (groups) {
 		char *end;
 		const char *p = groups;
