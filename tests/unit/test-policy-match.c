@@ -502,3 +502,36 @@ TEST_TIMEOUT(many_rules, 20)
 	free(text);
 	sb_policy_free(p);
 }
+
+/* A directory rename moves its subtree: it is allowed only where no object below changes its
+ * decision. Each case would let a denied or hidden object out (or in) if answered true. */
+TEST(fs_same_below_for_directory_moves)
+{
+	sb_policy *p = parse("allow /w\n"
+			     "deny /w/x/secret\n"
+			     "deny /home/*/.ssh\n"
+			     "hide **/.env\n"
+			     "redirect /w/r/conf /etc/conf\n");
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} c[] = {
+	    {"/w/a", "/w/b", true},           /* nothing below either is special */
+	    {"/w/x", "/w/y", false},          /* /w/x/secret would become /w/y/secret */
+	    {"/w/y", "/w/x", false},          /* and the other way round (exchange) */
+	    {"/w/x/secret", "/w/s", false},   /* the object itself: decided differently */
+	    {"/home/a", "/home/b", true},     /* .ssh stays denied under either name */
+	    {"/home/a", "/w/a", false},       /* /home/a/.ssh would become /w/a/.ssh */
+	    {"/home", "/w/h", false},         /* a glob below /home */
+	    {"/w/a/.env", "/w/b/.env", true}, /* hidden on both sides */
+	    {"/w/a/.env", "/w/b/env", false}, /* a hidden object would reappear */
+	    {"/w/r", "/w/s", false},          /* a redirect lives below /w/r */
+	    {"/w/r/conf/sub", "/w/s", true},  /* below the redirect itself: its rule, not ours */
+	    {"/", "/", false},                /* everything is below the root */
+	};
+	for (size_t i = 0; i < ELEMENTSOF(c); i++)
+		if (policy_fs_same_below(p, c[i].a, c[i].b) != c[i].same)
+			tap_fail(__FILE__, __LINE__, "%s -> %s: want %s", c[i].a, c[i].b,
+				 c[i].same ? "same" : "different");
+	sb_policy_free(p);
+}

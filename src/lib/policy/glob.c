@@ -268,15 +268,17 @@ static void closure(const struct policy_pattern *pat, uint64_t *set)
 
 /*
  * Simulates the pattern as an NFA over the path's components: O(components * states) steps,
- * whatever the pattern. The pattern matches as soon as all its components are consumed,
- * because a pattern covers the object and everything below it.
+ * whatever the pattern. Returns true as soon as all its components are consumed, because a
+ * pattern covers the object and everything below it. Otherwise cur holds the states still
+ * live after the whole path: what decides whether something below it could match.
  */
-bool policy_pattern_match(const struct policy_pattern *pat, const char *path)
+static bool pattern_run(const struct policy_pattern *pat, const char *path, uint64_t *cur)
 {
-	uint64_t cur[STATE_WORDS] = {0}, next[STATE_WORDS];
+	uint64_t next[STATE_WORDS];
 	size_t n = pat->n_comp;
 	size_t words = n / 64 + 1;
 
+	memset(cur, 0, STATE_WORDS * sizeof(uint64_t));
 	if (n > PATTERN_MAX_COMP)
 		return false;
 	bit_set(cur, 0);
@@ -306,12 +308,31 @@ bool policy_pattern_match(const struct policy_pattern *pat, const char *path)
 				}
 			}
 		}
+		memcpy(cur, next, words * sizeof(uint64_t));
 		if (!live)
 			return false;
-		closure(pat, next);
-		if (bit_test(next, n))
+		closure(pat, cur);
+		if (bit_test(cur, n))
 			return true;
-		memcpy(cur, next, words * sizeof(uint64_t));
 	}
 	return false;
+}
+
+bool policy_pattern_match(const struct policy_pattern *pat, const char *path)
+{
+	uint64_t cur[STATE_WORDS];
+
+	return pattern_run(pat, path, cur);
+}
+
+bool policy_pattern_same_below(const struct policy_pattern *pat, const char *a, const char *b)
+{
+	uint64_t sa[STATE_WORDS], sb[STATE_WORDS];
+	bool ma = pattern_run(pat, a, sa), mb = pattern_run(pat, b, sb);
+
+	if (ma || mb)
+		return ma == mb;
+	/* The NFA's future depends on its live states alone: equal states, equal answers for
+	 * every a/rest and b/rest. */
+	return memcmp(sa, sb, sizeof(sa)) == 0;
 }

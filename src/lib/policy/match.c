@@ -101,6 +101,23 @@ const struct policy_rule *policy_redirect(const sb_policy *p, const char *abspat
 	return NULL;
 }
 
+bool policy_fs_same_below(const sb_policy *p, const char *a, const char *b)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = p->rules[i];
+		if (kind_is_fs_access(r->kind) && !policy_pattern_same_below(&r->pattern, a, b))
+			return false;
+		/* A redirect below either one would serve other objects after the move. */
+		if (r->kind == RULE_REDIRECT) {
+			const char *ra = path_below(a, r->redirect.from);
+			const char *rb = path_below(b, r->redirect.from);
+			if ((ra && ra[strspn(ra, "/")]) || (rb && rb[strspn(rb, "/")]))
+				return false;
+		}
+	}
+	return true;
+}
+
 bool policy_fs_is_trivial(const sb_policy *p)
 {
 	for (size_t i = 0; i < p->n_rules; i++)

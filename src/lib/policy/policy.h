@@ -209,6 +209,13 @@ void policy_fs_decide(const sb_policy *p, const char *abspath, struct fs_decisio
  */
 const struct policy_rule *policy_redirect(const sb_policy *p, const char *abspath, char *out,
 					  size_t outlen);
+/*
+ * Would every object below a keep its decision if a were moved to b (and the other way)? True
+ * when each allow/allow-read/deny/hide rule decides a/REST and b/REST alike for every REST, and
+ * no redirect starts strictly below either. A directory rename or exchange needs it: it moves
+ * a whole subtree in one call, and the decision is only taken on its top.
+ */
+bool policy_fs_same_below(const sb_policy *p, const char *a, const char *b);
 /* True when no fs rule exists and the default is allow: the engine may skip fs work. */
 bool policy_fs_is_trivial(const sb_policy *p);
 /* The fs default (the last "default" rule, allow without one). */
