@@ -263,6 +263,20 @@ void *sb_sandbox_userdata(sb_sandbox *sb);
  */
 int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only);
 
+/*
+ * Exec cannot be emulated (the kernel opens the file and its interpreter itself), so a
+ * sandbox whose policy has fs rules is also a Landlock ruleset, built here in the supervisor:
+ * execute is granted exactly where allow/allow-read would let the program run something, and
+ * signals and ptrace stay inside the sandbox. *ret_fd gets the ruleset (O_CLOEXEC) for
+ * sb_landlock_restrict_self in the spawned child (sb_spawn_opts.pre_filter), or -1 when there
+ * is nothing to do. msg gets one line for the user, "" when there is nothing to say: what
+ * Landlock cannot enforce, or that it is missing. Returns -EOPNOTSUPP when Landlock is
+ * missing but the policy refuses some exec: do not run the program then.
+ */
+int sb_sandbox_landlock_prepare(const sb_sandbox *sb, int *ret_fd, char *msg, size_t msglen);
+/* In the spawned child, before the filter: sets no_new_privs and enters the ruleset. */
+int sb_landlock_restrict_self(int ruleset_fd);
+
 /* Syscall names (native), NULL when unknown; and the reverse. */
 const char *sb_syscall_name(int nr);
 int sb_syscall_nr(const char *name);

@@ -212,6 +212,12 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 	return 0;
 }
 
+/* pre_filter of the spawned child: enter the Landlock ruleset built by the supervisor. */
+static int enter_landlock(void *userdata)
+{
+	return sb_landlock_restrict_self(*(int *)userdata);
+}
+
 static int fail(sb_supervisor *s, sb_sandbox *sb, int code)
 {
 	sb_supervisor_free(s);
@@ -287,6 +293,16 @@ int cmd_run(int argc, char **argv)
 		cli_error("run: cannot install handlers: %s", strerror(-r));
 		return fail(s, sb, EXIT_SB_FAILURE);
 	}
+	/* Exec is refused by Landlock where the policy says so (SECURITY.md says how far). */
+	char llmsg[1024];
+	_cleanup_close_ int ruleset = -1;
+	r = sb_sandbox_landlock_prepare(sb, &ruleset, llmsg, sizeof(llmsg));
+	if (r < 0) {
+		cli_error("run: %s", llmsg[0] ? llmsg : strerror(-r));
+		return fail(s, sb, EXIT_SB_FAILURE);
+	}
+	if (llmsg[0])
+		fprintf(stderr, "sysbroker: warning: %s\n", llmsg);
 	struct run_state st = {.s = s, .child = 0, .status = -1};
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || sb_source_add(s, sfd, 0x001 /* EPOLLIN */, on_signal, &st) < 0) {
@@ -299,6 +315,8 @@ int cmd_run(int argc, char **argv)
 		.stderr_fd = err_fd,
 		.unshare_net = set.unshare_net,
 		.listener_data = sb,
+		.pre_filter = ruleset >= 0 ? enter_landlock : NULL,
+		.userdata = &ruleset,
 	};
 	int pidfd = -1;
 	pid_t pid = sb_spawn(s, &o, argv + cmd, &pidfd, NULL);
@@ -323,6 +341,7 @@ int cmd_run(int argc, char **argv)
 		return fail(s, sb, code);
 	}
 	safe_close(pidfd);
+	ruleset = safe_close(ruleset);
 	st.child = pid;
 	/* The child may have exited before we recorded its pid: look once more. */
 	kill(getpid(), SIGCHLD);
