@@ -10,12 +10,18 @@
 
 #include "engine.h"
 #include "handlers/fs.h"
+#include "handlers/net_common.h"
 #include "macros.h"
 #include "sandbox.h"
 #include "strutil.h"
 
 static const struct fs_family *const families[] = {
 	&fs_open_family,
+	/* Network rules, net-broker and publish (net_common.h says which each needs). */
+	&net_connect_family,
+	&net_send_family,
+	&net_bind_family,
+	&net_publish_family,
 };
 
 int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *opts)
@@ -34,6 +40,12 @@ int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *o
 		}
 	}
 	sb->userdata = opts ? opts->userdata : NULL;
+	int r = net_sandbox_new(sb);
+	if (r < 0) {
+		free(sb->label);
+		free(sb);
+		return r;
+	}
 	pthread_mutex_init(&sb->lock, NULL);
 	*ret = sb;
 	return 0;
@@ -43,6 +55,7 @@ void sb_sandbox_free(sb_sandbox *sb)
 {
 	if (!sb)
 		return;
+	net_sandbox_free(sb); /* before the policy: the publisher's listeners name its rules */
 	sb_policy_free(sb->policy);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb->label);

@@ -17,6 +17,7 @@ struct sb_sandbox {
 	char *label;       /* container id in agent mode, NULL for run */
 	void *userdata;
 	struct learn *learn; /* NULL unless learning */
+	struct net_sandbox *net; /* handlers/net_common.h */
 };
 
 /* Does this sandbox need the path families beyond open (a fs rule, or an audit to write)? */

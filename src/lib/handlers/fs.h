@@ -23,5 +23,10 @@ struct fs_family {
 
 extern const struct fs_family fs_open_family;
 
+extern const struct fs_family net_connect_family;
+extern const struct fs_family net_send_family;
+extern const struct fs_family net_bind_family;
+extern const struct fs_family net_publish_family;
+
 /* "O_WRONLY|O_CREAT|O_CLOEXEC" for open flags. */
 void fs_format_open_flags(int flags, char *buf, size_t size);
