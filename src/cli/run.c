@@ -315,6 +315,10 @@ int cmd_run(int argc, char **argv)
 		.stderr_fd = err_fd,
 		.unshare_net = set.unshare_net,
 		.listener_data = sb,
+		/* Once received, a call waits for our answer through non-fatal signals:
+		 * otherwise a signal racing our answer makes the kernel restart a change we
+		 * already made (a second mkdir: EEXIST), and no answer of ours can tell. */
+		.wait_killable = true,
 		.pre_filter = ruleset >= 0 ? enter_landlock : NULL,
 		.userdata = &ruleset,
 	};
