@@ -108,6 +108,11 @@
 #define SYS_openat2 437
 #endif
 
+/* 6.6: fchmodat with flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH). */
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
 /* ---- Landlock ---- */
 
 #ifndef SYS_landlock_create_ruleset

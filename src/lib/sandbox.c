@@ -17,6 +17,16 @@
 
 static const struct fs_family *const families[] = {
 	&fs_open_family,
+	/* Path syscalls that change the filesystem, and calls refused under fs rules. */
+	&fs_mkdir_family,
+	&fs_mknod_family, /* before any allow-mknod family: a later one replaces it */
+	&fs_unlink_family,
+	&fs_rename_family,
+	&fs_link_family,
+	&fs_symlink_family,
+	&fs_attr_family,
+	&fs_xattr_family,
+	&fs_refuse_family,
 	/* Network rules, net-broker and publish (net_common.h says which each needs). */
 	&net_connect_family,
 	&net_send_family,

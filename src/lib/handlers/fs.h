@@ -22,6 +22,15 @@ struct fs_family {
 };
 
 extern const struct fs_family fs_open_family;
+extern const struct fs_family fs_mkdir_family;
+extern const struct fs_family fs_mknod_family;
+extern const struct fs_family fs_unlink_family;
+extern const struct fs_family fs_rename_family;
+extern const struct fs_family fs_link_family;
+extern const struct fs_family fs_symlink_family;
+extern const struct fs_family fs_attr_family;
+extern const struct fs_family fs_xattr_family;
+extern const struct fs_family fs_refuse_family;
 
 extern const struct fs_family net_connect_family;
 extern const struct fs_family net_send_family;

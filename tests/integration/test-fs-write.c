@@ -1,0 +1,487 @@
+/* Integration tests of the path syscalls that change the filesystem, and of the calls refused
+ * under fs rules, through the real `sysbroker run`: each call under allow, allow-read, deny and
+ * hide against a native control, renames and links across rules, the program's identity and
+ * umask, and changes made once while signals restart calls. fsop makes the calls by number. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macros.h"
+#include "runcmd.h"
+#include "tap.h"
+
+static char out[1 << 16], err[1 << 16];
+
+static const char *fsop(void)
+{
+	static char path[4096];
+	const char *b = getenv("SB_BUILDDIR");
+	if (!b)
+		tap_skip("SB_BUILDDIR not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/tests/integration/fsop", b);
+	return path;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
+}
+
+/* Runs a command and fails the test unless it exits 0; returns its stdout. */
+#define SH_OK(...)                                                                   \
+	do {                                                                         \
+		int _rc = sh(__VA_ARGS__);                                           \
+		if (_rc != 0)                                                        \
+			tap_fail(__FILE__, __LINE__, "rc %d, stderr: %s", _rc, err); \
+	} while (0)
+
+/* Every place a rule can put a directory in: allow (by default), allow-read, deny, hide. */
+static const char *const places[] = {"w", "ro", "d", "h"};
+
+/* A fresh set of places under dir, each with a file f (xattr user.x), a directory sub and a
+ * symlink l -> f. */
+static void fixture(const char *dir)
+{
+	SH_OK("rm -rf %s && mkdir -p %s", dir, dir);
+	for (size_t i = 0; i < 4; i++)
+		SH_OK("cd %s && mkdir %s && cd %s && echo data > f && mkdir sub && ln -s f l && "
+		      "%s setxattr f user.x 1 >/dev/null",
+		      dir, places[i], places[i], fsop());
+}
+
+/* Copies src into dst, cut to size - 1 bytes. */
+static void keep(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static const char *rules(const char *dir)
+{
+	static char r[16384];
+	snprintf(r, sizeof(r), "--allow-read %s/ro --deny %s/d --hide %s/h", dir, dir, dir);
+	return r;
+}
+
+/*
+ * What a directory holds, as text: names, types, modes, sizes, owners, link targets and
+ * xattrs; with ctime, the inode change time too (any change at all moves it).
+ */
+static void snapshot(const char *dir, bool ctime, char *buf, size_t size)
+{
+	int rc = sh("/usr/bin/python3 -c 'import os, sys\n"
+		    "top = sys.argv[1]\n"
+		    "for dp, dns, fns in sorted(os.walk(top)):\n"
+		    "    for n in sorted(dns + fns) + [\".\"]:\n"
+		    "        p = os.path.join(dp, n); s = os.lstat(p)\n"
+		    "        x = sorted(os.listxattr(p, follow_symlinks=False))\n"
+		    "        l = os.readlink(p) if os.path.islink(p) else \"\"\n"
+		    "        t = s.st_ctime_ns if %s else 0\n"
+		    "        size = s.st_size if not os.path.isdir(p) or os.path.islink(p) else 0\n"
+		    "        print(os.path.relpath(p, top), oct(s.st_mode), size, s.st_uid, "
+		    "s.st_gid, l, x, t)\n"
+		    "' %s",
+		    ctime ? "True" : "False", dir);
+	if (rc != 0)
+		tap_fail(__FILE__, __LINE__, "snapshot of %s: %s", dir, err);
+	keep(buf, size, out);
+}
+
+/* op with every "@" replaced by dir, every "^" by its parent and every "%" by its name. */
+static void expand(const char *op, const char *dir, char *buf, size_t size)
+{
+	char parent[4096];
+	keep(parent, sizeof(parent), dir);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? dir + (slash - parent) + 1 : dir;
+	if (slash)
+		*slash = 0;
+	size_t o = 0;
+	for (const char *p = op; *p && o + 1 < size; p++) {
+		const char *with = *p == '@' ? dir : *p == '^' ? parent : *p == '%' ? name : NULL;
+		if (with)
+			o += (size_t)snprintf(buf + o, size - o, "%s", with);
+		else
+			buf[o++] = *p;
+	}
+	buf[o < size ? o : size - 1] = 0;
+}
+
+static const char *const ops[] = {
+    "mkdir @/new 750",
+    "mkdirat ^ %/new 750",
+    "mknod @/fifo p 640",
+    "mknod @/reg f 640",
+    "mknod @/sock s 640",
+    "mknodat ^ %/fifo p 640",
+    "unlink @/f",
+    "unlinkat ^ %/f 0",
+    "rmdir @/sub",
+    "unlinkat ^ %/sub removedir",
+    "rename @/f @/g",
+    "renameat ^ %/f ^ %/g",
+    "renameat2 @/f @/g noreplace",
+    "renameat2 @/f @/sub exchange",
+    "link @/f @/g",
+    "linkat @/l @/g follow",
+    "symlink /anywhere @/s",
+    "symlinkat /anywhere ^ %/s",
+    "chmod @/f 600",
+    "fchmodat @/f 604",
+    "fchmodat2 @/f 606 nofollow",
+    "chown @/f 1 2",
+    "lchown @/l 1 2",
+    "fchownat @/l 3 4 nofollow",
+    "truncate @/f 1",
+    "utime @/f",
+    "utimes @/f",
+    "futimesat @/f",
+    "utimensat @/l nofollow",
+    "setxattr @/f user.t v",
+    "lsetxattr @/f user.t v",
+    "removexattr @/f user.x",
+    "lremovexattr @/f user.x",
+};
+
+/*
+ * Each call: natively it works (the control, so the refusals below are the rules' doing);
+ * under sysbroker it works in an allowed directory with the same outcome, and in allow-read,
+ * deny and hide it fails with EACCES, EACCES, ENOENT and changes nothing at all.
+ */
+TEST_TIMEOUT(each_call_under_each_rule, 120)
+{
+	if (access("/usr/bin/python3", X_OK))
+		tap_skip("no /usr/bin/python3");
+	const char *t = test_tmpdir();
+	char nat[4096], sbx[4096], cmd[8192], one[1024];
+	snprintf(nat, sizeof(nat), "%s/native", t);
+	snprintf(sbx, sizeof(sbx), "%s/sb", t);
+	for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
+		fixture(nat);
+		char dir[4200], want[64 * 1024], got[64 * 1024];
+		snprintf(dir, sizeof(dir), "%s/w", nat);
+		expand(ops[i], dir, one, sizeof(one));
+		SH_OK("%s %s", fsop(), one);
+		if (strcmp(out, "ok\n"))
+			tap_fail(__FILE__, __LINE__, "native '%s': %s", one, out);
+		snapshot(dir, false, want, sizeof(want));
+
+		fixture(sbx);
+		char before[3][16 * 1024];
+		for (int p = 1; p < 4; p++) {
+			snprintf(dir, sizeof(dir), "%s/%s", sbx, places[p]);
+			snapshot(dir, true, before[p - 1], sizeof(before[0]));
+		}
+		size_t o = 0;
+		for (int p = 0; p < 4; p++) {
+			snprintf(dir, sizeof(dir), "%s/%s", sbx, places[p]);
+			expand(ops[i], dir, one, sizeof(one));
+			o +=
+			    (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%s%s", p ? " , " : "", one);
+		}
+		SH_OK("%s run %s -- %s %s", sysbroker_bin(), rules(sbx), fsop(), cmd);
+		if (strcmp(out, "ok EACCES EACCES ENOENT\n"))
+			tap_fail(__FILE__, __LINE__, "'%s' under w ro d h: %s", ops[i], out);
+		snprintf(dir, sizeof(dir), "%s/w", sbx);
+		snapshot(dir, false, got, sizeof(got));
+		if (strcmp(got, want))
+			tap_fail(__FILE__, __LINE__, "'%s': native left\n%s\nsysbroker left\n%s",
+				 ops[i], want, got);
+		for (int p = 1; p < 4; p++) {
+			snprintf(dir, sizeof(dir), "%s/%s", sbx, places[p]);
+			snapshot(dir, true, got, sizeof(got));
+			if (strcmp(got, before[p - 1]))
+				tap_fail(__FILE__, __LINE__, "'%s' changed %s", ops[i], places[p]);
+		}
+	}
+}
+
+/*
+ * SPEC 2.1: renaming or linking writes to both ends. The classic way around a path rule is
+ * to move the object out of the denied directory (or a link to it) and read it under its
+ * new name: refused both ways, while natively it works.
+ */
+TEST(rename_and_link_across_a_denied_directory)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/x %s/free && echo secret > %s/x/secret && echo mine > %s/free/mine", t,
+	      t, t, t);
+	/* The control: the same shell lines work without sysbroker. */
+	SH_OK("cp -a %s/x %s/xc && mv %s/xc/secret %s/y && cat %s/y && rm %s/y", t, t, t, t, t, t);
+	ASSERT_STREQ(out, "secret\n");
+
+	ASSERT_NE(sh("%s run --deny %s/x -- sh -c 'mv %s/x/secret %s/y && cat %s/y'",
+		     sysbroker_bin(), t, t, t, t),
+		  0);
+	ASSERT_TRUE(strstr(err, "Permission denied"));
+	ASSERT_NE(sh("%s run --deny %s/x -- sh -c 'ln %s/x/secret %s/z && cat %s/z'",
+		     sysbroker_bin(), t, t, t, t),
+		  0);
+	ASSERT_NE(sh("%s run --deny %s/x -- sh -c 'ln -s %s/x/secret %s/s && cat %s/s'",
+		     sysbroker_bin(), t, t, t, t),
+		  0);
+	/* Into the denied directory: refused as well, whatever the source. */
+	SH_OK("%s run --deny %s/x -- %s rename %s/free/mine %s/x/mine , link %s/free/mine "
+	      "%s/x/mine , renameat2 %s/free/mine %s/x/secret exchange , cat %s/free/mine",
+	      sysbroker_bin(), t, fsop(), t, t, t, t, t, t, t);
+	ASSERT_STREQ(out, "EACCES EACCES EACCES mine\n");
+	SH_OK("ls %s/x && cat %s/x/secret && test ! -e %s/y && test ! -e %s/z", t, t, t, t);
+	ASSERT_STREQ(out, "secret\nsecret\n");
+}
+
+/*
+ * A directory moves with everything below it, but only its top is judged: with a deny rule
+ * below it, the rename would carry the denied object to an allowed name. EXDEV, so mv falls
+ * back to copying object by object, and the denied file is not copied.
+ */
+TEST(directory_rename_keeps_what_lies_below)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/p/deep %s/a/deep %s/h/.ssh && echo secret > %s/p/deep/secret && "
+	      "echo ok > %s/a/deep/f",
+	      t, t, t, t, t);
+	char rule[1024];
+	snprintf(rule, sizeof(rule), "--deny %s/p/deep/secret --deny '/**/.ssh'", t);
+	SH_OK("%s run %s -- %s rename %s/p %s/q , renameat2 %s/a %s/p exchange , "
+	      "rename %s/a %s/b , cat %s/b/deep/f , rename %s/h %s/h2 , cat %s/h2/.ssh",
+	      sysbroker_bin(), rule, fsop(), t, t, t, t, t, t, t, t, t, t);
+	/* p holds the secret (EXDEV both ways); a has nothing special (moves); .ssh stays
+	 * denied under any parent, so h moves. */
+	ASSERT_STREQ(out, "EXDEV EXDEV ok ok ok EACCES\n");
+	ASSERT_NE(sh("%s run %s -- sh -c 'mv %s/p %s/q; cat %s/q/deep/secret'", sysbroker_bin(),
+		     rule, t, t, t),
+		  0);
+	SH_OK("cat %s/p/deep/secret", t);
+	ASSERT_STREQ(out, "secret\n");
+	/* Natively the rename works: the refusal is the rule's. */
+	SH_OK("rm -rf %s/q && %s rename %s/p %s/q", t, fsop(), t, t);
+	ASSERT_STREQ(out, "ok\n");
+}
+
+/*
+ * A hard link is another path to the same object, and the policy judges paths: a link to a
+ * denied file made inside the sandbox would read it. Making it needs write access to the
+ * source (SPEC 2.1), so it is refused however the source is named: directly, through an
+ * allowed symlink (AT_SYMLINK_FOLLOW), or through a magic link.
+ */
+TEST(hard_link_to_a_denied_file)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/x && echo secret > %s/x/secret && ln -s %s/x/secret %s/sl && echo "
+	      "pub > %s/pub",
+	      t, t, t, t, t);
+	SH_OK("%s run --deny %s/x -- %s link %s/x/secret %s/h1 , linkat %s/sl %s/h2 follow , "
+	      "linkat %s/sl %s/h3 nofollow , cat %s/h1 , cat %s/h2 , cat %s/h3",
+	      sysbroker_bin(), t, fsop(), t, t, t, t, t, t, t, t, t);
+	/* Linking the symlink itself is fine: following it later is judged again. */
+	ASSERT_STREQ(out, "EACCES EACCES ok ENOENT ENOENT EACCES\n");
+	/* allow-read is no write access either. */
+	SH_OK("%s run --allow-read %s/pub -- %s link %s/pub %s/h4 , flink %s/pub %s/h5",
+	      sysbroker_bin(), t, fsop(), t, t, t, t);
+	ASSERT_STREQ(out, "EACCES EACCES\n");
+	/* Control: natively every link works and reads the secret. */
+	SH_OK("%s link %s/x/secret %s/n1 , linkat %s/sl %s/n2 follow , cat %s/n2", fsop(), t, t, t,
+	      t, t);
+	ASSERT_STREQ(out, "ok ok secret\n");
+	/* Through the program's own magic link: /proc/self/fd/N of an allowed file links that
+	 * file, of nothing else. */
+	SH_OK("%s run --deny %s/x -- sh -c 'exec 3<%s/pub; %s linkat /proc/self/fd/3 %s/m1 follow "
+	      ", cat %s/m1'",
+	      sysbroker_bin(), t, t, fsop(), t, t);
+	ASSERT_STREQ(out, "ok pub\n");
+}
+
+/* Where a symlink is made is what is judged; its text is data, judged when followed. */
+TEST(symlink_text_is_judged_on_use)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/x %s/w && echo secret > %s/x/secret", t, t, t);
+	SH_OK("%s run --deny %s/x -- %s symlink %s/x/secret %s/w/s , symlink ../w %s/x/s , "
+	      "cat %s/w/s , symlink /etc/passwd %s/w/p , cat %s/w/p",
+	      sysbroker_bin(), t, fsop(), t, t, t, t, t, t);
+	ASSERT_TRUE(!strncmp(out, "ok EACCES EACCES ok root:", 25));
+	SH_OK("readlink %s/w/s", t);
+	char want[4096];
+	snprintf(want, sizeof(want), "%s/x/secret\n", t);
+	ASSERT_STREQ(out, want);
+}
+
+/* New objects get the program's umask, as natively. */
+TEST(umask_applies_to_what_is_made)
+{
+	const char *t = test_tmpdir();
+	const char *script = "umask 027 , mkdir @/d 777 , mknod @/p p 666 , mknod @/f f 666 , "
+			     "mknod @/s s 777 , owner @/d , owner @/p , owner @/f , owner @/s";
+	char native[1024], one[2048], dir[4200];
+	snprintf(dir, sizeof(dir), "%s/n", t);
+	SH_OK("mkdir %s", dir);
+	expand(script, dir, one, sizeof(one));
+	SH_OK("%s %s", fsop(), one);
+	keep(native, sizeof(native), out);
+	ASSERT_STREQ(native, "ok ok ok ok ok 0:0:750 0:0:640 0:0:640 0:0:750\n");
+	snprintf(dir, sizeof(dir), "%s/s", t);
+	SH_OK("mkdir %s", dir);
+	expand(script, dir, one, sizeof(one));
+	SH_OK("%s run --deny /nonexistent -- %s %s", sysbroker_bin(), fsop(), one);
+	ASSERT_STREQ(out, native);
+}
+
+/*
+ * A root supervisor must not lend its privileges: a program running as nobody makes objects
+ * owned by nobody, and cannot remove, chmod, chown, link or truncate what nobody could not.
+ * Every answer is compared with the same program run natively.
+ */
+TEST(program_identity_not_the_supervisors)
+{
+	if (getuid() != 0)
+		tap_skip("needs root (the supervisor must have privileges to lend)");
+	if (access("/usr/bin/setpriv", X_OK))
+		tap_skip("no setpriv");
+	const char *t = test_tmpdir();
+	/* o: nobody's directory; r: root's, 0755, with root's files; k: sticky, 1777. */
+	SH_OK("chmod 755 %s && mkdir -p %s/o %s/r %s/k && chown 65534:65534 %s/o && "
+	      "chmod 1777 %s/k && echo root > %s/r/f && chmod 644 %s/r/f && echo s > %s/r/s && "
+	      "chmod 600 %s/r/s && echo k > %s/k/rootfile && chmod 666 %s/k/rootfile && "
+	      "ln -s %s/r/f %s/k/rl",
+	      t, t, t, t, t, t, t, t, t, t, t, t, t, t);
+	const char *script =
+	    "mkdir @/o/d 755 , mknod @/o/p p 644 , mknod @/o/f f 600 , symlink x @/o/l , "
+	    "owner @/o/d , owner @/o/p , owner @/o/f , owner @/o/l , "
+	    "unlink @/r/f , rename @/r/f @/o/g , chmod @/r/f 777 , chown @/o/f 0 0 , "
+	    "chown @/r/f 65534 65534 , link @/r/s @/o/hs , truncate @/r/f 0 , "
+	    "setxattr @/r/f user.t v , mkdir @/r/d 755 , rmdir @/o/d , unlink @/k/rootfile , "
+	    "lchown @/k/rl 65534 65534 , utimes @/r/f , mknodat @/o c c 600 , "
+	    "renameat2 @/o/f @/o/w whiteout , cat @/r/f";
+	char one[4096];
+	expand(script, t, one, sizeof(one));
+	char native[4096];
+	SH_OK("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s", fsop(), one);
+	keep(native, sizeof(native), out);
+	ASSERT_STREQ(native, "ok ok ok ok 65534:65534:755 65534:65534:644 65534:65534:600 "
+			     "65534:65534:777 EACCES EACCES EPERM EPERM EPERM EPERM EACCES EACCES "
+			     "EACCES ok EPERM EPERM EPERM EPERM ok root\n");
+	SH_OK("rm -rf %s/o/* && chown 65534:65534 %s/o", t, t);
+	SH_OK("%s run --deny /nonexistent -- setpriv --reuid=65534 --regid=65534 --clear-groups "
+	      "%s %s",
+	      sysbroker_bin(), fsop(), one);
+	ASSERT_STREQ(out, native);
+}
+
+/*
+ * File handles reach inodes without a path, chroot and pivot_root change what "/" means, and
+ * fanotify marks report other objects: EPERM under any fs rule, decided on the number alone.
+ * Without a rule the filter does not even see them (transparency): they work as natively.
+ */
+TEST(handles_chroot_and_marks_refused_under_fs_rules)
+{
+	if (getuid() != 0)
+		tap_skip("needs root (these calls are privileged natively)");
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/a %s/new && echo data > %s/f", t, t, t);
+	SH_OK("%s handle %s/f", fsop(), t);
+	char handle[512];
+	keep(handle, sizeof(handle), out);
+	handle[strcspn(handle, "\n")] = 0;
+	ASSERT_TRUE(strchr(handle, ':'));
+
+	/* chroot last: it changes what the later paths would mean. */
+	char fmt[1024], one[8192], ops_[4096];
+	snprintf(fmt, sizeof(fmt),
+		 "handle @/f , openhandle @ %s , pivot_root @/new @/new , fanotify @/f , "
+		 "chroot @/a",
+		 handle);
+	expand(fmt, t, ops_, sizeof(ops_));
+	snprintf(one, sizeof(one), "%s %s", fsop(), ops_);
+	/* Natively (root): all but pivot_root (the new root is no mount point) work. */
+	SH_OK("%s", one);
+	char native[1024];
+	keep(native, sizeof(native), out);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s data EBUSY ok ok\n", handle);
+	ASSERT_STREQ(native, want);
+	/* No fs rule: the same answers. */
+	SH_OK("%s run -- %s", sysbroker_bin(), one);
+	ASSERT_STREQ(out, native);
+	/* Any fs rule: refused. */
+	SH_OK("%s run --deny /nonexistent -- %s", sysbroker_bin(), one);
+	ASSERT_STREQ(out, "EPERM EPERM EPERM EPERM EPERM\n");
+	SH_OK("%s run --allow-read / -- %s", sysbroker_bin(), one);
+	ASSERT_STREQ(out, "EPERM EPERM EPERM EPERM EPERM\n");
+}
+
+/* Device nodes are refused (a disk node in an allowed directory would read around every
+ * path rule); whiteouts need no privilege and are made as natively. */
+TEST(device_nodes_refused_whiteouts_made)
+{
+	if (getuid() != 0)
+		tap_skip("needs root (mknod of a device is privileged natively)");
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/n %s/s", t, t);
+	SH_OK("%s mknodat %s/n c c 600 , mknodat %s/n w w 600", fsop(), t, t);
+	ASSERT_STREQ(out, "ok ok\n");
+	SH_OK("%s run --deny /nonexistent -- %s mknodat %s/s c c 600 , mknod %s/s/b b 600 , "
+	      "mknodat %s/s w w 600 , owner %s/s/w",
+	      sysbroker_bin(), fsop(), t, t, t, t);
+	ASSERT_STREQ(out, "EPERM EPERM ok 0:0:600\n");
+}
+
+/*
+ * A signal that interrupts the wait for our answer makes the kernel restart the call after
+ * the handler (SA_RESTART), with the same arguments: a change we had already made must not
+ * be made again (a second mkdir answers EEXIST, a second rmdir ENOENT). Thousands of calls
+ * under a thread that signals the caller without pause; natively none fails.
+ */
+TEST_TIMEOUT(changes_made_once_under_signals, 120)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/n %s/s", t, t);
+	SH_OK("%s restart %s/n 1000", fsop(), t);
+	ASSERT_STREQ(out, "0\n");
+	SH_OK("%s run --deny /nonexistent -- %s restart %s/s 2000", sysbroker_bin(), fsop(), t);
+	ASSERT_STREQ(out, "0\n");
+}
+
+/* fd-based calls carry no path: they stay native, and work on what an open gave. */
+TEST(fd_based_calls_need_no_decision)
+{
+	const char *t = test_tmpdir();
+	SH_OK("echo x > %s/f", t);
+	SH_OK("%s run --allow-read / --allow %s -- %s futimens %s/f", sysbroker_bin(), t, fsop(),
+	      t);
+	ASSERT_STREQ(out, "ok\n");
+}
+
+/* Each change is one audit line naming the call, the object, the action and the rule. */
+TEST(audit_names_the_change)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/x && echo s > %s/x/secret", t, t);
+	SH_OK("%s run --audit %s/a.jsonl --deny %s/x -- %s unlinkat %s x/secret 0 , mkdir %s/d "
+	      "700",
+	      sysbroker_bin(), t, t, fsop(), t, t);
+	ASSERT_STREQ(out, "EACCES ok\n");
+	SH_OK("grep '\"syscall\":\"unlinkat\"' %s/a.jsonl", t);
+	char want[4096];
+	snprintf(want, sizeof(want), "\"path\":\"%s/x/secret\"", t);
+	ASSERT_TRUE(strstr(out, want));
+	ASSERT_TRUE(strstr(out, "\"action\":\"deny\""));
+	ASSERT_TRUE(strstr(out, "\"errno\":\"EACCES\""));
+	ASSERT_TRUE(strstr(out, "\"rule\":\"cli:"));
+	SH_OK("grep '\"syscall\":\"mkdir\"' %s/a.jsonl", t);
+	snprintf(want, sizeof(want), "\"path\":\"%s/d\"", t);
+	ASSERT_TRUE(strstr(out, want));
+	ASSERT_TRUE(strstr(out, "\"action\":\"allow\""));
+}
