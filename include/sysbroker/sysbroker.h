@@ -249,6 +249,7 @@ typedef struct sb_sandbox_opts {
 	int audit_fd;      /* JSON Lines audit sink, -1 for none (not owned) */
 	const char *label; /* container id for agent mode, NULL otherwise */
 	void *userdata;
+	bool learn;        /* record what the program touches (sb_sandbox_learn_write) */
 } sb_sandbox_opts;
 
 /* Takes ownership of policy. */
@@ -276,6 +277,13 @@ int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only);
 int sb_sandbox_landlock_prepare(const sb_sandbox *sb, int *ret_fd, char *msg, size_t msglen);
 /* In the spawned child, before the filter: sets no_new_privs and enters the ruleset. */
 int sb_landlock_restrict_self(int ruleset_fd);
+
+/*
+ * learn FILE: a sandbox made with sb_sandbox_opts.learn records what the program was allowed
+ * to touch. This writes it to fd (emptied first) as a policy, sysbroker.policy(5), that lets
+ * the same run pass under "default deny". -ENODATA when the sandbox is not learning.
+ */
+int sb_sandbox_learn_write(sb_sandbox *sb, int fd);
 
 /* Syscall names (native), NULL when unknown; and the reverse. */
 const char *sb_syscall_name(int nr);

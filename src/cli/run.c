@@ -251,6 +251,16 @@ int cmd_run(int argc, char **argv)
 	sb_policy_settings set;
 	sb_policy_get_settings(p, &set);
 
+	/* Opened now, so that an unwritable learn FILE fails before the program runs. */
+	_cleanup_close_ int learn_fd = -1;
+	if (set.learn) {
+		learn_fd = open(set.learn, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		if (learn_fd < 0) {
+			cli_error("learn: %s: %s", set.learn, strerror(errno));
+			sb_policy_free(p);
+			return EXIT_SB_FAILURE;
+		}
+	}
 	int audit_fd = -1, out_fd = -1, err_fd = -1;
 	if ((set.audit && (audit_fd = open_output(set.audit, "audit")) < 0) ||
 	    (set.stdout_path && (out_fd = open_output(set.stdout_path, "stdout")) < 0) ||
@@ -282,6 +292,7 @@ int cmd_run(int argc, char **argv)
 	}
 	sb_sandbox *sb = NULL;
 	sb_sandbox_opts so = {.audit_fd = audit_fd};
+	so.learn = learn_fd >= 0;
 	r = sb_sandbox_new(&sb, p, &so);
 	if (r < 0) {
 		sb_policy_free(p);
@@ -351,6 +362,13 @@ int cmd_run(int argc, char **argv)
 	kill(getpid(), SIGCHLD);
 	int code = sb_supervisor_run(s);
 	sb_supervisor_free(s);
+	if (learn_fd >= 0) {
+		r = sb_sandbox_learn_write(sb, learn_fd);
+		if (r < 0) {
+			cli_error("learn: %s: %s", set.learn, strerror(-r));
+			code = EXIT_SB_FAILURE;
+		}
+	}
 	sb_sandbox_free(sb);
 	safe_close(audit_fd);
 	return code;

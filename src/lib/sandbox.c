@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "handlers/fs.h"
 #include "handlers/net_common.h"
+#include "learn.h"
 #include "macros.h"
 #include "sandbox.h"
 #include "strutil.h"
@@ -41,6 +42,15 @@ int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *o
 		return -ENOMEM;
 	sb->policy = policy;
 	sb->fs_trivial = policy_fs_is_trivial(policy);
+	if (opts && opts->learn) {
+		/* Learning needs every path noted, so every call is resolved and decided. */
+		sb->learn = learn_new();
+		if (!sb->learn) {
+			free(sb);
+			return -ENOMEM;
+		}
+		sb->fs_trivial = false;
+	}
 	sb->audit_fd = opts ? opts->audit_fd : -1;
 	if (opts && opts->label) {
 		sb->label = strdup(opts->label);
@@ -67,6 +77,7 @@ void sb_sandbox_free(sb_sandbox *sb)
 		return;
 	net_sandbox_free(sb); /* before the policy: the publisher's listeners name its rules */
 	sb_policy_free(sb->policy);
+	learn_free(sb->learn);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb->label);
 	free(sb);
@@ -108,6 +119,8 @@ static size_t put_str(char *buf, size_t used, size_t size, const char *key, cons
 static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
+	if (sb && sb->learn)
+		learn_note(sb->learn, r);
 	if (!sb || sb->audit_fd < 0)
 		return;
 	sb_req_note *n = sb_req_note_get(r);
