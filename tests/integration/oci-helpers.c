@@ -519,6 +519,8 @@ void rootfs_make(const char *dir)
 	write_file(p, "sbtest\n");
 	snprintf(p, sizeof(p), "%s/etc/secret", dir);
 	write_file(p, "hush\n");
+	snprintf(p, sizeof(p), "%s/etc/hidden", dir);
+	write_file(p, "shh\n");
 }
 
 void bundle_new(struct bundle *b, const char *dir, const char *rootfs)
@@ -707,8 +709,11 @@ int container_run(struct agent *a, const char *runtime, const char *id, const ch
 		  const char *metadata, const char *notify)
 {
 	struct bundle b;
-	char root[400];
-	bundle_make(&b, a->dir);
+	char root[400], base[400];
+	/* A bundle per container, so one test can run several. */
+	snprintf(base, sizeof(base), "%s/%s", a->dir, id);
+	ASSERT_EQ(mkdir(base, 0755), 0);
+	bundle_make(&b, base);
 	bundle_config(&b, script, a->sock, metadata, notify);
 	snprintf(root, sizeof(root), "%s/%s-root", a->dir, runtime);
 	mkdir(root, 0700);

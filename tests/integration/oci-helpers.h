@@ -91,7 +91,8 @@ struct bundle {
 	char dir[300], rootfs[400], config[400];
 };
 
-/* A busybox rootfs at dir (created), with /etc/hostname "sbtest" and /etc/secret "hush". */
+/* A busybox rootfs at dir (created), with /etc/hostname "sbtest", /etc/secret "hush" and
+ * /etc/hidden "shh". */
 void rootfs_make(const char *dir);
 /* A bundle directory dir (created) whose config will use rootfs (absolute; may be shared). */
 void bundle_new(struct bundle *b, const char *dir, const char *rootfs);
@@ -122,6 +123,7 @@ void runtime_argv(const char *runtime, const char *root, char **argv, size_t n_m
 void need_runtime(const char *runtime);
 /* Output of the last container_run. */
 extern char rt_out[1 << 16];
-/* `RUNTIME run` of script under the agent (own bundle in a->dir); the runtime's exit status. */
+/* `RUNTIME run` of script under the agent (own bundle in a->dir/id); the runtime's exit
+ * status, which is the container's. */
 int container_run(struct agent *a, const char *runtime, const char *id, const char *script,
 		  const char *metadata, const char *notify);

@@ -384,7 +384,6 @@ TEST_TIMEOUT(agent_socket_activation, 60)
 	rm_rf(a.dir);
 }
 
-
 static void runtime_serves(const char *runtime)
 {
 	struct agent a;
@@ -422,25 +421,67 @@ TEST_TIMEOUT(crun_container_attached, 120)
 	runtime_serves("crun");
 }
 
-/* The policy really applies inside the container: open of a denied file fails. */
+/* An audit line of container id that also holds every needle. */
+static bool audit_line(const char *audit, const char *id, const char *n1, const char *n2)
+{
+	char who[128], line[4096];
+	snprintf(who, sizeof(who), "\"container\":\"%s\"", id);
+	for (const char *l = audit; *l;) {
+		size_t len = strcspn(l, "\n");
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
+		if (strstr(line, who) && strstr(line, n1) && (!n2 || strstr(line, n2)))
+			return true;
+		l += len + (l[len] ? 1 : 0);
+	}
+	return false;
+}
+
+/*
+ * The policy really applies inside the container: deny gives EACCES, hide ENOENT, in the
+ * container's own root (its /etc, not the host's), the container's exit code comes through,
+ * and the audit records name the container. The control is the same container under the
+ * default policy: both files read.
+ */
 static void runtime_enforces(const char *runtime)
 {
 	struct agent a;
-	char id[64], p[512];
+	char id[64], ctl[64], p[512], audit[512];
+	static const char script[] = "cat /etc/hostname; cat /etc/secret; cat /etc/hidden; exit 7";
 	need_runtime(runtime);
-	agent_start(&a);
-	snprintf(p, sizeof(p), "%s/deny-etc-secret.policy", a.pol);
-	write_file(p, "default allow\ndeny /etc/secret\n");
+	agent_dirs(&a);
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", a.dir);
+	const char *const args[] = {"--default-policy", "default", "--audit", audit, NULL};
+	agent_spawn(&a, -1, args);
+	snprintf(p, sizeof(p), "%s/enforce.policy", a.pol);
+	write_file(p, "default allow\ndeny /etc/secret\nhide /etc/hidden\n");
+
+	snprintf(ctl, sizeof(ctl), "sbt-ctl-%s-%d", runtime, (int)getpid());
+	int r = container_run(&a, runtime, ctl, script, "agent-test;policy=default",
+			      "[\"open\", \"openat\"]");
+	if (r != 7 || !strstr(rt_out, "sbtest\nhush\nshh\n"))
+		tap_fail(__FILE__, __LINE__, "control: %s exited %d:\n%s\nagent:\n%s", runtime, r,
+			 rt_out, agent_log(&a));
+
 	snprintf(id, sizeof(id), "sbt-enf-%s-%d", runtime, (int)getpid());
-	int r = container_run(&a, runtime, id,
-			      "cat /etc/hostname; cat /etc/secret || echo denied; echo done",
-			      "agent-test;policy=deny-etc-secret", "[\"open\", \"openat\"]");
-	if (r != 0 || !strstr(rt_out, "sbtest\n") || !strstr(rt_out, "denied\ndone\n") ||
-	    strstr(rt_out, "hush"))
+	r = container_run(&a, runtime, id, script, "agent-test;policy=enforce",
+			  "[\"open\", \"openat\"]");
+	if (r != 7 || !strstr(rt_out, "sbtest\n") ||
+	    !strstr(rt_out, "cat: can't open '/etc/secret': Permission denied\n") ||
+	    !strstr(rt_out, "cat: can't open '/etc/hidden': No such file or directory\n") ||
+	    strstr(rt_out, "hush") || strstr(rt_out, "shh"))
 		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", runtime, r, rt_out,
 			 agent_log(&a));
-	wait_log(&a, "exited", 1, 5000);
+	wait_log(&a, "exited", 2, 5000);
 	wait_baseline(&a);
+
+	/* Written before "exited" is logged: gone() runs after the container's last request. */
+	const char *log = read_file(audit);
+	if (!audit_line(log, id, "\"path\":\"/etc/secret\"", "\"errno\":\"EACCES\"") ||
+	    !audit_line(log, id, "\"path\":\"/etc/hidden\"", "\"action\":\"hide\"") ||
+	    !audit_line(log, id, "\"path\":\"/etc/hostname\"", NULL) ||
+	    !audit_line(log, ctl, "\"path\":\"/etc/secret\"", "\"action\":\"allow\""))
+		tap_fail(__FILE__, __LINE__, "audit:\n%s", log);
 	agent_stop(&a, true);
 	rm_rf(a.dir);
 }
