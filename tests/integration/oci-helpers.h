@@ -119,7 +119,8 @@ int wait_exit(pid_t pid, int timeout_s, const char *what);
  * namespace without the cgroup v2 hierarchy on hybrid hosts (docs/agent.md). */
 void runtime_argv(const char *runtime, const char *root, char **argv, size_t n_max,
 		  const char *const *args);
-/* Root, the runtime and busybox-static, or skip. */
+/* Root, the runtime and busybox-static, or skip; with SB_REQUIRE_RUNTIMES set (.ci/run),
+ * fail instead. */
 void need_runtime(const char *runtime);
 /* Output of the last container_run. */
 extern char rt_out[1 << 16];
