@@ -239,6 +239,10 @@ row() { # name, description, file
 	echo "- Startup added by \`sysbroker run\`: $(awk -v a="$st_sb" -v b="$st_true" 'BEGIN {printf "%.2f", a-b}') ms (goal: a few ms)."
 } >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 
+# A real workload too: a build natively, under sysbroker with a realistic policy, and under
+# proot, in this same run (its own section of results.md).
+RESULTS=$RESULTS "$here/build-workload.sh" "$build" >/dev/null || exit 1
+
 sed -n '/^## Results: one/,$p' "$RESULTS"
 echo
 echo "bench: written to $RESULTS" >&2

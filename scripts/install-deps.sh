@@ -5,6 +5,8 @@ set -eu
 build="meson ninja-build pkg-config gcc libseccomp-dev libjson-c-dev"
 tests="python3 libpython3.11-testsuite busybox-static runc crun iproute2 make gcc strace"
 extra="${SB_EXTRA_PACKAGES:-}"
+# With the argument "bench": what only the benchmarks need (proot, bench/build-workload.sh).
+[ "${1:-}" = bench ] && extra="$extra proot"
 want="$build $tests $extra"
 missing=""
 for p in $want; do
