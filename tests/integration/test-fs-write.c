@@ -485,3 +485,45 @@ TEST(audit_names_the_change)
 	ASSERT_TRUE(strstr(out, want));
 	ASSERT_TRUE(strstr(out, "\"action\":\"allow\""));
 }
+
+/* Runs fsop as nobody in a user namespace of its own whose maps we write from outside (under
+ * sysbroker the program's own write of its uid_map is an open the supervisor makes), then
+ * the calls; prefix is "" or "SYSBROKER run ... --". Its stdout lands in out. */
+static void in_userns(const char *prefix, const char *t, const char *d)
+{
+	SH_OK("%s setpriv --reuid=65534 --regid=65534 --clear-groups %s userns %s/%s/pid , "
+	      "chmod %s/rootfile 777 , chown %s/%s/mine 0 0 , chown %s/%s/mine 1 1 , "
+	      "owner %s/%s/mine > %s/%s/out 2>&1 & "
+	      "while [ ! -s %s/%s/pid ]; do sleep 0.01; done; p=$(cat %s/%s/pid); "
+	      "echo '0 65534 1' > /proc/$p/uid_map && echo '0 65534 1' > /proc/$p/gid_map; "
+	      "wait; cat %s/%s/out",
+	      prefix, fsop(), t, d, t, t, d, t, d, t, d, t, d, t, d, t, d, t, d);
+}
+
+/*
+ * A program in a user namespace of its own holds capabilities over that namespace only: as
+ * its root it may not chmod a file of the host's root, although its CapEff is full. Made by
+ * a worker thread of ours, the change must not get them over the host. chown's ids are its
+ * namespace's: 0 is its root (our 65534), 1 is not mapped (EINVAL), as natively.
+ */
+TEST(user_namespace_capabilities_stay_in_it)
+{
+	if (getuid() != 0)
+		tap_skip("needs root (to write the program's uid_map from outside)");
+	if (access("/usr/bin/setpriv", X_OK))
+		tap_skip("no setpriv");
+	const char *t = test_tmpdir();
+	SH_OK("chmod 755 %s && mkdir -m 777 %s/n %s/s && echo x > %s/rootfile && "
+	      "chmod 644 %s/rootfile && for d in n s; do echo m > %s/$d/mine && "
+	      "chown 65534:65534 %s/$d/mine; done",
+	      t, t, t, t, t, t, t);
+	char native[1024], prefix[4096];
+	in_userns("", t, "n");
+	keep(native, sizeof(native), out);
+	ASSERT_STREQ(native, "ok EPERM ok EINVAL 0:0:644\n");
+	snprintf(prefix, sizeof(prefix), "%s run --deny /nonexistent --", sysbroker_bin());
+	in_userns(prefix, t, "s");
+	ASSERT_STREQ(out, native);
+	SH_OK("stat -c %%a %s/rootfile", t);
+	ASSERT_STREQ(out, "644\n");
+}

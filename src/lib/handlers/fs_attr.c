@@ -242,9 +242,15 @@ static int attr_handler(sb_req *r, void *userdata)
 			return k;
 	}
 
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	k = fs_arg_pin(r, NULL, c.dirfd, c.path, !(c.flags & AT_SYMLINK_NOFOLLOW),
 		       c.flags & AT_EMPTY_PATH, &a);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(&a, foreign);
 	if (k < 0)
 		return k;
 	k = fs_decide(r, sb, a.real, FS_WANT_WRITE);

@@ -53,6 +53,9 @@ static int link_handler(sb_req *r, void *userdata)
 		fs_note_at_flags(r, flags);
 
 	/* The source is what the call would link: a last symlink only with AT_SYMLINK_FOLLOW. */
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	_cleanup_(fs_arg_endp) struct fs_arg b = {.fd = -1, .startfd = -1};
 	int k = fs_arg_pin(r, NULL, olddirfd, oldaddr, flags & AT_SYMLINK_FOLLOW,
@@ -64,9 +67,12 @@ static int link_handler(sb_req *r, void *userdata)
 	 * in as an fd must not get a name from whoever merely holds it. The link below goes
 	 * through /proc, which asks for nothing, so the rule is the program's to meet here.
 	 */
-	if (!a.path[0] && !(a.c.creds.cap_eff & (UINT64_C(1) << CAP_DAC_READ_SEARCH)))
+	if (!a.path[0] && (foreign || !(a.c.creds.cap_eff & (UINT64_C(1) << CAP_DAC_READ_SEARCH))))
 		return -ENOENT;
 	k = fs_arg_parent(r, &a, newdirfd, newaddr, &b);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(&a, foreign);
 	if (k < 0)
 		return k;
 	/*

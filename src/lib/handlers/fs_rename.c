@@ -70,12 +70,18 @@ static int rename_handler(sb_req *r, void *userdata)
 		return -EINVAL;
 	note_rename_flags(r, flags);
 
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	_cleanup_(fs_arg_endp) struct fs_arg b = {.fd = -1, .startfd = -1};
 	int k = fs_arg_parent(r, NULL, olddirfd, oldaddr, &a);
 	if (k < 0)
 		return k;
 	k = fs_arg_parent(r, &a, newdirfd, newaddr, &b);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(&a, foreign);
 	if (k < 0)
 		return k;
 	/* SPEC 2.1: a rename writes to both the source and the destination. */

@@ -42,8 +42,14 @@ static int symlink_handler(sb_req *r, void *userdata)
 	if (!target[0])
 		return -ENOENT; /* as the kernel's getname() of "" */
 
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	k = fs_arg_parent(r, NULL, dirfd, addr, &a);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(&a, foreign);
 	if (k < 0)
 		return k;
 	k = fs_decide_name(r, sb, &a);

@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "fs_write.h"
+#include "identity.h"
 #include "macros.h"
 #include "strutil.h"
 
@@ -84,6 +87,34 @@ int fs_at_pin(sb_req *r, int pinfd, int (*op)(const char *name, void *arg), void
 	int k = op(name, arg);
 	(void)!fchdir(cwd);
 	return k;
+}
+
+int fs_userns_foreign(sb_req *r)
+{
+	/* Ours never changes: the supervisor does not unshare its user namespace. */
+	static struct stat ours;
+	static atomic_bool have_ours;
+	if (!have_ours) {
+		if (fstatat(r->s->procfd, "self/ns/user", &ours, 0) < 0)
+			return negative_errno();
+		have_ours = true;
+	}
+	int procfd = sb_req_procfd(r);
+	if (procfd < 0)
+		return procfd;
+	struct stat theirs;
+	if (fstatat(procfd, "ns/user", &theirs, 0) < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	return theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino;
+}
+
+int fs_caps_for_change(struct fs_arg *first, int foreign)
+{
+	if (!foreign)
+		return 0;
+	sb_creds c = first->c.creds;
+	c.cap_eff = 0;
+	return identity_assume(&c);
 }
 
 /* ---- changes made once, whatever the signals ---- */

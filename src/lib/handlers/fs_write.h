@@ -44,5 +44,21 @@ int fs_at_pin(sb_req *r, int pinfd, int (*op)(const char *name, void *arg), void
  */
 int fs_change(sb_req *r, const char *s1, const char *s2, int (*op)(void *arg), void *arg);
 
+/*
+ * Does the program live in another user namespace than ours? Its CapEff then names
+ * capabilities over that namespace only, but a worker thread of ours that took them over
+ * would hold them over every object of the host. Returns 1, 0 or -errno. Call it with our
+ * own identity, before fs_arg_*: it reads /proc/TID/ns/user.
+ */
+int fs_userns_foreign(sb_req *r);
+
+/*
+ * Makes the change with the program's identity but, when foreign, without capabilities:
+ * a chance to refuse more than the kernel would (a container's root chowning its own
+ * files), never to allow more. Call it after the last fs_arg_* (each one takes the
+ * program's identity again). Returns 0 or -errno.
+ */
+int fs_caps_for_change(struct fs_arg *first, int foreign);
+
 /* Audit text for AT_* flags ("AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH"). */
 void fs_note_at_flags(sb_req *r, unsigned flags);

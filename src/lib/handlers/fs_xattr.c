@@ -76,8 +76,14 @@ static int xattr_handler(sb_req *r, void *userdata)
 		x.value = value;
 	}
 
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	k = fs_arg_pin(r, NULL, AT_FDCWD_ARG, sb_req_arg(r, 0), follow, false, &a);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(&a, foreign);
 	if (k < 0)
 		return k;
 	k = fs_decide(r, sb, a.real, FS_WANT_WRITE);
