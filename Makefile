@@ -32,6 +32,7 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 bench: build
 	./bench/run.sh $(BUILD)
 	./bench/floor.sh $(BUILD)
+	./bench/agent.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)
