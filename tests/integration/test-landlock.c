@@ -217,3 +217,36 @@ TEST(signals_and_ptrace_stay_inside_the_sandbox)
 	ASSERT_STREQ(out, "143\n");
 	cleanup();
 }
+
+TEST_TIMEOUT(a_real_build_under_default_deny, 300)
+{
+	/* The realistic policy of the issue: system directories read-only, the work directory
+	 * writable, nothing else. A multi-file C project compiles, links and runs: the compiler
+	 * driver's execs (cc1, as, collect2, ld) all pass Landlock, the program built in the
+	 * work directory runs. */
+	if (access("/usr/bin/cc", X_OK) || access("/usr/bin/make", X_OK))
+		tap_skip("no cc or make");
+	tree();
+	ASSERT_EQ(sh("cd %s/pub && for i in 1 2 3 4 5; do printf 'int f%%d(void){return %%d;}\\n' "
+		     "$i $i > f$i.c; done && printf '#include <stdio.h>\\nint f1(void),f2(void),"
+		     "f3(void),f4(void),f5(void);\\nint main(void){printf(\"%%%%d\\\\n\","
+		     "f1()+f2()+f3()+f4()+f5());return 0;}\\n' > main.c && printf 'prog: "
+		     "f1.o f2.o f3.o f4.o f5.o main.o\\n\\t$(CC) -o $@ $^\\n' > Makefile",
+		     T),
+		  0);
+	ASSERT_EQ(sh("cd %s/pub && TMPDIR=%s/pub %s run --default deny --allow-read /usr "
+		     "--allow-read /lib --allow-read /etc --allow-read /bin --allow %s/pub --allow "
+		     "/dev/null -- sh -c 'make -s -j2 prog && ./prog'",
+		     T, T, sysbroker_bin(), T),
+		  0);
+	ASSERT_STREQ(out, "15\n");
+	/* Outside the work directory nothing may be written, nor sec/prog run. */
+	ASSERT_NE(
+	    sh("cd %s/pub && %s run --default deny --allow-read /usr --allow-read /lib "
+	       "--allow-read /etc --allow-read /bin --allow %s/pub -- sh -c 'cp prog %s/prog2 || "
+	       "%s/sec/prog RAN'",
+	       T, sysbroker_bin(), T, T, T),
+	    0);
+	ASSERT_TRUE(!strstr(out, "RAN"));
+	cleanup();
+}

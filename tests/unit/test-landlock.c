@@ -256,3 +256,22 @@ TEST(symlinks_are_judged_where_they_lead)
 	ASSERT_TRUE(!runs("sec/prog"));
 	done(p);
 }
+
+TEST(over_budget_fails_closed)
+{
+	/* A translation too big to finish leaves what it did not reach without rules: refused,
+	 * never let through, and named for the warning. */
+	tree();
+	sb_policy *p = parse("deny @/sec\n");
+	struct ll_plan pl;
+	memset(&got, 0, sizeof(got));
+	landlock_plan_init(&pl, p, -1);
+	pl.on_rule = on_rule;
+	pl.userdata = &got;
+	pl.budget = 1;
+	ASSERT_EQ(landlock_plan_run(&pl), 0);
+	ASSERT_TRUE(pl.gave_up[0] != 0);
+	ASSERT_TRUE(!runs("sec/prog"));
+	ASSERT_TRUE(got.n <= 1);
+	done(p);
+}
