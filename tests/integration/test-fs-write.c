@@ -323,15 +323,17 @@ TEST(symlink_text_is_judged_on_use)
 TEST(umask_applies_to_what_is_made)
 {
 	const char *t = test_tmpdir();
-	const char *script = "umask 027 , mkdir @/d 777 , mknod @/p p 666 , mknod @/f f 666 , "
-			     "mknod @/s s 777 , owner @/d , owner @/p , owner @/f , owner @/s";
+	const char *script =
+	    "umask 027 , mkdir @/d 777 , mknod @/p p 666 , mknod @/f f 666 , "
+	    "mknod @/s s 777 , creat @/c 666 , owner @/d , owner @/p , owner @/f , "
+	    "owner @/s , owner @/c";
 	char native[1024], one[2048], dir[4200];
 	snprintf(dir, sizeof(dir), "%s/n", t);
 	SH_OK("mkdir %s", dir);
 	expand(script, dir, one, sizeof(one));
 	SH_OK("%s %s", fsop(), one);
 	keep(native, sizeof(native), out);
-	ASSERT_STREQ(native, "ok ok ok ok ok 0:0:750 0:0:640 0:0:640 0:0:750\n");
+	ASSERT_STREQ(native, "ok ok ok ok ok ok 0:0:750 0:0:640 0:0:640 0:0:750 0:0:640\n");
 	snprintf(dir, sizeof(dir), "%s/s", t);
 	SH_OK("mkdir %s", dir);
 	expand(script, dir, one, sizeof(one));
@@ -359,7 +361,8 @@ TEST(program_identity_not_the_supervisors)
 	      t, t, t, t, t, t, t, t, t, t, t, t, t, t);
 	const char *script =
 	    "mkdir @/o/d 755 , mknod @/o/p p 644 , mknod @/o/f f 600 , symlink x @/o/l , "
-	    "owner @/o/d , owner @/o/p , owner @/o/f , owner @/o/l , "
+	    "creat @/o/cr 640 , owner @/o/d , owner @/o/p , owner @/o/f , owner @/o/l , "
+	    "owner @/o/cr , "
 	    "unlink @/r/f , rename @/r/f @/o/g , chmod @/r/f 777 , chown @/o/f 0 0 , "
 	    "chown @/r/f 65534 65534 , link @/r/s @/o/hs , truncate @/r/f 0 , "
 	    "setxattr @/r/f user.t v , mkdir @/r/d 755 , rmdir @/o/d , unlink @/k/rootfile , "
@@ -370,9 +373,11 @@ TEST(program_identity_not_the_supervisors)
 	char native[4096];
 	SH_OK("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s", fsop(), one);
 	keep(native, sizeof(native), out);
-	ASSERT_STREQ(native, "ok ok ok ok 65534:65534:755 65534:65534:644 65534:65534:600 "
-			     "65534:65534:777 EACCES EACCES EPERM EPERM EPERM EPERM EACCES EACCES "
-			     "EACCES ok EPERM EPERM EPERM EPERM ok root\n");
+	ASSERT_STREQ(
+	    native,
+	    "ok ok ok ok ok 65534:65534:755 65534:65534:644 65534:65534:600 "
+	    "65534:65534:777 65534:65534:640 EACCES EACCES EPERM EPERM EPERM EPERM EACCES EACCES "
+	    "EACCES ok EPERM EPERM EPERM EPERM ok root\n");
 	SH_OK("rm -rf %s/o/* && chown 65534:65534 %s/o", t, t);
 	SH_OK("%s run --deny /nonexistent -- setpriv --reuid=65534 --regid=65534 --clear-groups "
 	      "%s %s",
