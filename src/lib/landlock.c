@@ -483,7 +483,8 @@ int sb_sandbox_landlock_prepare(const sb_sandbox *sb, int *ret_fd, char *msg, si
 	if (pl.unenforced && pl.gave_up[0])
 		snprintf(msg, msglen,
 			 "exec is not refused by '%s' (%s)%s, Landlock matches no '**'; and exec "
-			 "below %s is refused: too many entries to translate",
+			 "below %s is refused: no Landlock rules could be made there (too many "
+			 "entries, or unreadable)",
 			 rule, origin, pl.n_unenforced > 1 ? " and other '**' rules" : "",
 			 pl.gave_up);
 	else if (pl.unenforced)
@@ -492,10 +493,11 @@ int sb_sandbox_landlock_prepare(const sb_sandbox *sb, int *ret_fd, char *msg, si
 			 "opens and the other calls are",
 			 rule, origin, pl.n_unenforced > 1 ? " and other '**' rules" : "");
 	else if (pl.gave_up[0])
-		snprintf(msg, msglen,
-			 "exec below %s is refused: too many entries to translate into Landlock "
-			 "rules",
-			 pl.gave_up);
+		snprintf(
+		    msg, msglen,
+		    "exec below %s is refused: no Landlock rules could be made there (too many "
+		    "entries, or unreadable)",
+		    pl.gave_up);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
