@@ -134,12 +134,14 @@ struct change {
 	uint64_t args[6];
 	uint64_t hash;
 	int result;
+	uint64_t stamp; /* when it was made: the oldest lost one gives way first */
 };
 
 #define N_CHANGES 256
 static struct change changes[N_CHANGES];
 static pthread_mutex_t changes_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changes_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t changes_clock;
 
 static uint64_t strings_hash(const char *s1, const char *s2)
 {
@@ -195,8 +197,14 @@ int fs_change(sb_req *r, const char *s1, const char *s2, int (*op)(void *arg), v
 	for (size_t i = 0; !c && i < N_CHANGES; i++)
 		if (!changes[i].used)
 			c = &changes[i];
+	/* Full: a lost answer whose call never came back (its thread died) gives way, the
+	 * oldest first. With 256 changes under way at once, this one has no memory. */
+	for (size_t i = 0; !c && i < N_CHANGES; i++)
+		if (!changes[i].busy && (!c || changes[i].stamp < c->stamp))
+			c = &changes[i];
+	me.stamp = ++changes_clock;
 	if (c)
-		*c = me; /* no free slot (256 changes at once): made without a memory */
+		*c = me;
 	pthread_mutex_unlock(&changes_lock);
 
 	/* Last look: a call its thread gave up (or a dead thread's) must not be done after all. */
