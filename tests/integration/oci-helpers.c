@@ -94,7 +94,9 @@ int count_fds(pid_t pid)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (de->d_name[0] == '.' || atoi(de->d_name) == dfd)
+		/* Our own listing's fd, when we count ourselves; another process's fd with that
+		 * number is one of its own. */
+		if (de->d_name[0] == '.' || (pid == getpid() && atoi(de->d_name) == dfd))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode))
 			continue;
@@ -528,6 +530,8 @@ void bundle_new(struct bundle *b, const char *dir, const char *rootfs)
 	snprintf(b->dir, sizeof(b->dir), "%s", dir);
 	snprintf(b->rootfs, sizeof(b->rootfs), "%s", rootfs);
 	snprintf(b->config, sizeof(b->config), "%s/config.json", b->dir);
+	b->uid = b->gid = 0;
+	b->no_new_privs = true;
 	ASSERT_EQ(mkdir(b->dir, 0755), 0);
 }
 
@@ -556,11 +560,11 @@ void bundle_config(struct bundle *b, const char *script, const char *listener, c
 	write_file(
 	    b->config,
 	    "{\"ociVersion\": \"1.0.2\",\n"
-	    " \"process\": {\"terminal\": false, \"user\": {\"uid\": 0, \"gid\": 0},\n"
+	    " \"process\": {\"terminal\": false, \"user\": {\"uid\": %u, \"gid\": %u},\n"
 	    "   \"args\": [\"sh\", \"-c\", \"%s\"], \"env\": [\"PATH=/bin\"], \"cwd\": \"/\",\n"
 	    "   \"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"],\n"
 	    "     \"permitted\": [\"CAP_KILL\"]},\n"
-	    "   \"noNewPrivileges\": true},\n"
+	    "   \"noNewPrivileges\": %s},\n"
 	    " \"root\": {\"path\": \"%s\", \"readonly\": false},\n"
 	    " \"hostname\": \"sbtest\",\n"
 	    " \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": "
@@ -570,7 +574,7 @@ void bundle_config(struct bundle *b, const char *script, const char *listener, c
 	    " \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": "
 	    "\"uts\"},\n"
 	    "   {\"type\": \"mount\"}, {\"type\": \"network\"}]%s}}\n",
-	    script, b->rootfs, seccomp);
+	    b->uid, b->gid, script, b->no_new_privs ? "true" : "false", b->rootfs, seccomp);
 }
 
 /* Runs argv with a timeout; output (stdout+stderr) in out. Returns the exit status. */

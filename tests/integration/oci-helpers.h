@@ -89,6 +89,9 @@ void good_connection(struct agent *a, const char *id);
 
 struct bundle {
 	char dir[300], rootfs[400], config[400];
+	/* process.user and noNewPrivileges for bundle_config: bundle_new sets 0, 0, true. */
+	unsigned uid, gid;
+	bool no_new_privs;
 };
 
 /* A busybox rootfs at dir (created), with /etc/hostname "sbtest", /etc/secret "hush" and
@@ -99,7 +102,7 @@ void bundle_new(struct bundle *b, const char *dir, const char *rootfs);
 /* bundle_new(BASE/bundle) with its own rootfs_make(BASE/bundle/rootfs). */
 void bundle_make(struct bundle *b, const char *base);
 /*
- * config.json running `sh -c script` (no '"' or '\' in it) as root with CAP_KILL only, in
+ * config.json running `sh -c script` (no '"' or '\' in it) as b->uid/gid with CAP_KILL only, in
  * new pid, ipc, uts, mount and network namespaces. notify (a JSON array of syscall names)
  * is sent to listener with listenerMetadata metadata (NULL: none); notify NULL: no seccomp.
  */
