@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -756,6 +757,23 @@ static int signal_ready(int fd, uint32_t events, void *userdata)
 
 /* ---- main ---- */
 
+/*
+ * Every served container holds one listener fd here, every waiting connection a socket and
+ * up to AGENT_MAX_FDS received fds. The usual soft limit of 1024 would refuse containers
+ * long before the hard limit does; the agent starts no program that could inherit the
+ * higher limit, and uses epoll, not select(), so the soft limit goes up to the hard one.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		agent_log("cannot raise the fd limit to %llu: %s", (unsigned long long)rl.rlim_max,
+			  strerror(errno));
+}
+
 static void usage(FILE *f)
 {
 	fputs(
@@ -865,6 +883,7 @@ int cmd_agent(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	int r = socket_from_systemd();
 	if (r == -ENOENT) {

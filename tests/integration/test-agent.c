@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -163,6 +164,36 @@ TEST_TIMEOUT(peer_silent, 60)
 		close(silent[i]);
 	wait_log(&a, "closed without sending a payload", ELEMENTSOF(silent), 5000);
 	wait_baseline(&a);
+	agent_stop(&a, true);
+	rm_rf(a.dir);
+}
+
+/* Started with a soft fd limit of 64 (hard higher), the agent still holds 200 waiting
+ * connections and serves a container beside them: it raised its soft limit. */
+TEST_TIMEOUT(agent_raises_soft_fd_limit, 60)
+{
+	struct agent a;
+	struct rlimit old, low;
+	ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+	if (old.rlim_max < 1024)
+		tap_skip("hard fd limit %llu too low", (unsigned long long)old.rlim_max);
+	low = (struct rlimit){64, old.rlim_max};
+	ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+	agent_start(&a); /* the agent inherits the low soft limit */
+	ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+	int silent[200];
+	for (unsigned i = 0; i < ELEMENTSOF(silent); i++)
+		silent[i] = agent_connect(&a);
+	int base = a.baseline_fds;
+	a.baseline_fds += ELEMENTSOF(silent);
+	wait_baseline(&a);
+	good_connection(&a, "beyond-64");
+	a.baseline_fds = base;
+	for (unsigned i = 0; i < ELEMENTSOF(silent); i++)
+		close(silent[i]);
+	wait_log(&a, "closed without sending a payload", ELEMENTSOF(silent), 5000);
+	wait_baseline(&a);
+	ASSERT_EQ(count_str(agent_log(&a), "refused a connection"), 0);
 	agent_stop(&a, true);
 	rm_rf(a.dir);
 }
