@@ -157,8 +157,9 @@ static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 	if (n->flags[0])
 		used = put_str(buf, used, sizeof(buf), "flags", n->flags);
 	const char *action = n->action ? n->action : (err ? "error" : "emulate");
-	if (err && n->action && !strcmp(n->action, "allow"))
-		action = "error"; /* allowed, but the operation itself failed */
+	/* Allowed, but the operation itself failed; a connect in progress has not failed. */
+	if (err && err != EINPROGRESS && n->action && !strcmp(n->action, "allow"))
+		action = "error";
 	used = put_str(buf, used, sizeof(buf), "action", action);
 	if (err) {
 		const char *en = strerrorname_np(err);

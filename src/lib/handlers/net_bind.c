@@ -96,7 +96,9 @@ static int unix_bind(sb_req *r, struct sb_sandbox *sb, const struct net_sock *s,
 		if (path[0] != '/' && fchdir(c.startfd) < 0)
 			k = negative_errno();
 		if (k == 0)
-			k = bind(s->fd, (const struct sockaddr *)&d->ss, d->len) < 0 ? negative_errno() : 0;
+			k = bind(s->fd, (const struct sockaddr *)&d->ss, d->len) < 0
+				? negative_errno()
+				: 0;
 		net_leave_proc(r);
 	}
 	resolve_end(&c);
@@ -150,7 +152,8 @@ static int net_bind_handler(sb_req *r, void *userdata)
 		sb_creds c;
 		k = net_identity_begin(r, &c);
 		if (k == 0)
-			k = bind(s.fd, (const struct sockaddr *)&d.ss, d.len) < 0 ? negative_errno() : 0;
+			k = bind(s.fd, (const struct sockaddr *)&d.ss, d.len) < 0 ? negative_errno()
+										  : 0;
 		net_identity_end();
 		if (k == 0 && sb->net->publish && (s.family == AF_INET || s.family == AF_INET6) &&
 		    s.type == SOCK_STREAM)
@@ -163,7 +166,7 @@ static int net_bind_handler(sb_req *r, void *userdata)
 }
 
 static const struct fs_row bind_rows[] = {
-	{SYS_bind, net_bind_handler},
+    {SYS_bind, net_bind_handler},
 };
 
 const struct fs_family net_bind_family = {"net-bind", bind_rows, ELEMENTSOF(bind_rows),

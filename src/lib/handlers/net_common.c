@@ -138,7 +138,8 @@ bool net_sock_brokerable(const struct net_sock *s)
 	if (s->family != AF_INET && s->family != AF_INET6)
 		return false;
 	if (s->type == SOCK_STREAM)
-		return s->protocol == IPPROTO_TCP || s->protocol == IPPROTO_MPTCP || s->protocol == 0;
+		return s->protocol == IPPROTO_TCP || s->protocol == IPPROTO_MPTCP ||
+		       s->protocol == 0;
 	return s->type == SOCK_DGRAM && (s->protocol == IPPROTO_UDP || s->protocol == 0);
 }
 
@@ -403,6 +404,43 @@ int net_decide(sb_req *r, struct sb_sandbox *sb, enum net_call call, const struc
 	}
 }
 
+static uint64_t status_mask(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+/*
+ * Under WAIT_KILLABLE_RECV (sysbroker run uses it) a call we received waits for our answer
+ * through any non-fatal signal: the signal stays pending. A blocking connect, accept or send
+ * natively ends with EINTR when a handled signal comes, so we end ours: when the thread has a
+ * caught, unblocked signal pending, answer EINTR. Not for the signals whose default is to be
+ * ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH): their handlers are bookkeeping installed with
+ * SA_RESTART, where the call natively goes on; they wait for our answer instead.
+ */
+static bool interrupt_pending(sb_req *r)
+{
+	int procfd = sb_req_procfd(r);
+	if (procfd < 0)
+		return false;
+	char buf[4096];
+	_cleanup_close_ int fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	uint64_t pending = status_mask(buf, "\nSigPnd:");
+	const char *t = strstr(buf, "\nThreads:");
+	/* A signal for the whole process goes to this thread only if it is the only one. */
+	if (t && strtol(t + 9, NULL, 10) == 1)
+		pending |= status_mask(buf, "\nShdPnd:");
+	const uint64_t deferred = 1ULL << (SIGCHLD - 1) | 1ULL << (SIGCONT - 1) |
+				  1ULL << (SIGURG - 1) | 1ULL << (SIGWINCH - 1);
+	return pending & ~status_mask(buf, "\nSigBlk:") & status_mask(buf, "\nSigCgt:") & ~deferred;
+}
+
 int net_wait_any(sb_req *r, struct pollfd *fds, int n, int64_t timeout_ms)
 {
 	int pidfd = sb_req_pidfd(r);
@@ -419,7 +457,8 @@ int net_wait_any(sb_req *r, struct pollfd *fds, int n, int64_t timeout_ms)
 		int slice = 50;
 		if (timeout_ms >= 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			int64_t spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+			int64_t spent =
+			    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 			if (spent >= timeout_ms)
 				return 0;
 			if (timeout_ms - spent < slice)
@@ -440,9 +479,12 @@ int net_wait_any(sb_req *r, struct pollfd *fds, int n, int64_t timeout_ms)
 				return -ENOENT;
 		}
 		/* Nothing on our side: is the program still waiting for us? A signal that
-		 * interrupted its call makes the id vanish (kernel-api.md §2.1). */
+		 * interrupted its call makes the id vanish (kernel-api.md §2.1); one that must
+		 * wait for our answer (WAIT_KILLABLE_RECV) is pending. */
 		if (sb_req_valid(r) < 0)
 			return -ENOENT;
+		if (interrupt_pending(r))
+			return -EINTR;
 	}
 }
 
@@ -517,16 +559,15 @@ static _Noreturn void as_target_child(const struct as_target *a)
 	const sb_creds *c = a->c;
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {
-		{.effective = (uint32_t)a->caps, .permitted = (uint32_t)a->caps},
-		{.effective = (uint32_t)(a->caps >> 32), .permitted = (uint32_t)(a->caps >> 32)},
+	    {.effective = (uint32_t)a->caps, .permitted = (uint32_t)a->caps},
+	    {.effective = (uint32_t)(a->caps >> 32), .permitted = (uint32_t)(a->caps >> 32)},
 	};
 	/* Not dumpable: the program, same uid, must not ptrace the helper and its fds. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || fchdir(a->cwdfd) < 0 ||
 	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_setgroups, c->ngroups, c->groups) < 0 ||
 	    syscall(SYS_setresgid, c->rgid, c->egid, c->sgid) < 0 ||
-	    syscall(SYS_setresuid, c->ruid, c->euid, c->suid) < 0 ||
-	    syscall(SYS_capset, &h, d) < 0)
+	    syscall(SYS_setresuid, c->ruid, c->euid, c->suid) < 0 || syscall(SYS_capset, &h, d) < 0)
 		err = errno;
 	else if (connect(a->sockfd, a->sa, a->len) < 0)
 		err = errno;
@@ -551,13 +592,13 @@ int net_connect_as_target(sb_req *r, const struct net_sock *s, const struct sock
 		return negative_errno();
 	_cleanup_close_ int rd = pfd[0], wr = pfd[1];
 	struct as_target a = {
-		.sockfd = s->fd,
-		.sa = sa,
-		.len = len,
-		.c = &c,
-		.caps = c.cap_eff & ours,
-		.cwdfd = r->s->procfd,
-		.pipefd = wr,
+	    .sockfd = s->fd,
+	    .sa = sa,
+	    .len = len,
+	    .c = &c,
+	    .caps = c.cap_eff & ours,
+	    .cwdfd = r->s->procfd,
+	    .pipefd = wr,
 	};
 	/*
 	 * clone3 with exit_signal 0 and a pidfd: no SIGCHLD, so `sysbroker run`'s reaper
@@ -566,9 +607,9 @@ int net_connect_as_target(sb_req *r, const struct net_sock *s, const struct sock
 	 */
 	int cpidfd = -1;
 	struct clone_args ca = {
-		.flags = CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)&cpidfd,
-		.exit_signal = 0,
+	    .flags = CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)&cpidfd,
+	    .exit_signal = 0,
 	};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0)

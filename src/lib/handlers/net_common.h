@@ -15,10 +15,10 @@
 
 /* Per sandbox: what the net families have to do, and the published ports. */
 struct net_sandbox {
-	bool trivial;   /* no net-allow/deny, bind-allow/deny, net-default allow */
-	bool broker;    /* net-broker */
-	bool publish;   /* a publish rule */
-	ino_t own_netns; /* the supervisor's network namespace (nsfs inode) */
+	bool trivial;	       /* no net-allow/deny, bind-allow/deny, net-default allow */
+	bool broker;	       /* net-broker */
+	bool publish;	       /* a publish rule */
+	ino_t own_netns;       /* the supervisor's network namespace (nsfs inode) */
 	struct publisher *pub; /* net_publish.c, NULL until a published port is bound */
 	pthread_mutex_t lock;  /* pub */
 };
@@ -56,9 +56,10 @@ bool net_sock_brokerable(const struct net_sock *s);
 struct net_dest {
 	struct sockaddr_storage ss; /* our copy, as the program gave it */
 	socklen_t len;
-	bool present;  /* an address was given (non-NULL, non-zero length) */
-	bool unspec;   /* no destination: AF_UNSPEC connect (a disconnect), or ignored by the socket */
-	int pin;       /* unix path: O_PATH pin on the socket file it reaches, else -1 */
+	bool present; /* an address was given (non-NULL, non-zero length) */
+	bool
+	    unspec; /* no destination: AF_UNSPEC connect (a disconnect), or ignored by the socket */
+	int pin;    /* unix path: O_PATH pin on the socket file it reaches, else -1 */
 	struct sockaddr_un via; /* unix path: "self/fd/PIN", for a thread whose cwd is our /proc */
 	socklen_t via_len;
 };
@@ -97,7 +98,8 @@ void net_note_addr(sb_req *r, const struct sockaddr *sa, socklen_t len);
  * Waits for events on fd like poll(2), but gives up when the program's call is gone (a signal
  * interrupted it, it died): the kernel does not tell us, so the request is checked between
  * slices (kernel-api.md §2.13). timeout_ms < 0: no limit. Returns the revents (> 0), 0 on
- * timeout, -ENOENT when the request vanished.
+ * timeout, -ENOENT when the request vanished, -EINTR when a signal the program handles is
+ * waiting for our answer (WAIT_KILLABLE_RECV): answer EINTR, as the blocking call would.
  */
 int net_wait(sb_req *r, int fd, short events, int64_t timeout_ms);
 /* The same over n (at most 7) fds, revents filled in; with n == 0, a pause of timeout_ms. */

@@ -44,7 +44,7 @@ static int finish_connect(sb_req *r, int fd, int64_t timeout_ms, const struct so
 	for (;;) {
 		int ev = net_wait(r, fd, POLLOUT, timeout_ms);
 		if (ev < 0)
-			return ev; /* interrupted: the handshake goes on, as after a signal natively */
+			return ev; /* interrupted: the handshake goes on, as natively */
 		if (ev == 0)
 			return -EINPROGRESS; /* SO_SNDTIMEO ran out: a blocking connect says so */
 		int k = connect_nonblock(fd, sa, len);
@@ -72,26 +72,45 @@ static const struct {
 	int level, name;
 	bool doubled; /* the kernel reports twice what was set (SO_RCVBUF, SO_SNDBUF) */
 } carried[] = {
-	{SOL_SOCKET, SO_KEEPALIVE},	   {SOL_SOCKET, SO_LINGER},
-	{SOL_SOCKET, SO_OOBINLINE},	   {SOL_SOCKET, SO_RCVBUF, true},
-	{SOL_SOCKET, SO_SNDBUF, true},	   {SOL_SOCKET, SO_RCVLOWAT},
-	{SOL_SOCKET, SO_RCVTIMEO},	   {SOL_SOCKET, SO_SNDTIMEO},
-	{SOL_SOCKET, SO_PRIORITY},	   {SOL_SOCKET, SO_BROADCAST},
-	{SOL_SOCKET, SO_TIMESTAMP},	   {SOL_SOCKET, SO_TIMESTAMPNS},
-	{SOL_SOCKET, SO_REUSEADDR},	   {SOL_SOCKET, SO_REUSEPORT},
-	{SOL_SOCKET, SO_ZEROCOPY},	   {IPPROTO_IP, IP_TOS},
-	{IPPROTO_IP, IP_TTL},		   {IPPROTO_IP, IP_RECVERR},
-	{IPPROTO_IP, IP_MTU_DISCOVER},	   {IPPROTO_IP, IP_PKTINFO},
-	{IPPROTO_IP, IP_RECVTOS},	   {IPPROTO_IP, IP_RECVTTL},
-	{IPPROTO_IPV6, IPV6_V6ONLY},	   {IPPROTO_IPV6, IPV6_TCLASS},
-	{IPPROTO_IPV6, IPV6_UNICAST_HOPS}, {IPPROTO_IPV6, IPV6_RECVERR},
-	{IPPROTO_IPV6, IPV6_MTU_DISCOVER}, {IPPROTO_IPV6, IPV6_RECVPKTINFO},
-	{IPPROTO_TCP, TCP_NODELAY},	   {IPPROTO_TCP, TCP_KEEPIDLE},
-	{IPPROTO_TCP, TCP_KEEPINTVL},	   {IPPROTO_TCP, TCP_KEEPCNT},
-	{IPPROTO_TCP, TCP_USER_TIMEOUT},   {IPPROTO_TCP, TCP_CONGESTION},
-	{IPPROTO_TCP, TCP_NOTSENT_LOWAT},  {IPPROTO_TCP, TCP_SYNCNT},
-	{IPPROTO_TCP, TCP_LINGER2},	   {IPPROTO_TCP, TCP_FASTOPEN_CONNECT},
-	{IPPROTO_TCP, TCP_CORK},
+    {SOL_SOCKET, SO_KEEPALIVE},
+    {SOL_SOCKET, SO_LINGER},
+    {SOL_SOCKET, SO_OOBINLINE},
+    {SOL_SOCKET, SO_RCVBUF, true},
+    {SOL_SOCKET, SO_SNDBUF, true},
+    {SOL_SOCKET, SO_RCVLOWAT},
+    {SOL_SOCKET, SO_RCVTIMEO},
+    {SOL_SOCKET, SO_SNDTIMEO},
+    {SOL_SOCKET, SO_PRIORITY},
+    {SOL_SOCKET, SO_BROADCAST},
+    {SOL_SOCKET, SO_TIMESTAMP},
+    {SOL_SOCKET, SO_TIMESTAMPNS},
+    {SOL_SOCKET, SO_REUSEADDR},
+    {SOL_SOCKET, SO_REUSEPORT},
+    {SOL_SOCKET, SO_ZEROCOPY},
+    {IPPROTO_IP, IP_TOS},
+    {IPPROTO_IP, IP_TTL},
+    {IPPROTO_IP, IP_RECVERR},
+    {IPPROTO_IP, IP_MTU_DISCOVER},
+    {IPPROTO_IP, IP_PKTINFO},
+    {IPPROTO_IP, IP_RECVTOS},
+    {IPPROTO_IP, IP_RECVTTL},
+    {IPPROTO_IPV6, IPV6_V6ONLY},
+    {IPPROTO_IPV6, IPV6_TCLASS},
+    {IPPROTO_IPV6, IPV6_UNICAST_HOPS},
+    {IPPROTO_IPV6, IPV6_RECVERR},
+    {IPPROTO_IPV6, IPV6_MTU_DISCOVER},
+    {IPPROTO_IPV6, IPV6_RECVPKTINFO},
+    {IPPROTO_TCP, TCP_NODELAY},
+    {IPPROTO_TCP, TCP_KEEPIDLE},
+    {IPPROTO_TCP, TCP_KEEPINTVL},
+    {IPPROTO_TCP, TCP_KEEPCNT},
+    {IPPROTO_TCP, TCP_USER_TIMEOUT},
+    {IPPROTO_TCP, TCP_CONGESTION},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT},
+    {IPPROTO_TCP, TCP_SYNCNT},
+    {IPPROTO_TCP, TCP_LINGER2},
+    {IPPROTO_TCP, TCP_FASTOPEN_CONNECT},
+    {IPPROTO_TCP, TCP_CORK},
 };
 
 static bool carried_applies(const struct net_sock *s, int level)
@@ -165,7 +184,8 @@ static int broker_connect(sb_req *r, const struct net_sock *s, int targetfd,
 	int k = net_identity_begin(r, &c);
 	if (k < 0)
 		return k;
-	_cleanup_close_ int fd = socket(s->family, s->type | SOCK_NONBLOCK | SOCK_CLOEXEC, s->protocol);
+	_cleanup_close_ int fd =
+	    socket(s->family, s->type | SOCK_NONBLOCK | SOCK_CLOEXEC, s->protocol);
 	if (fd >= 0)
 		carry_options(s, fd);
 	net_identity_end();
@@ -251,8 +271,8 @@ static int net_connect_handler(sb_req *r, void *userdata)
 }
 
 static const struct fs_row connect_rows[] = {
-	{SYS_connect, net_connect_handler},
+    {SYS_connect, net_connect_handler},
 };
 
-const struct fs_family net_connect_family = {"net-connect", connect_rows,
-					     ELEMENTSOF(connect_rows), net_wants_connect};
+const struct fs_family net_connect_family = {"net-connect", connect_rows, ELEMENTSOF(connect_rows),
+					     net_wants_connect};

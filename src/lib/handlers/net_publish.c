@@ -54,10 +54,10 @@ struct inner {
 	dev_t dev;
 	ino_t ino; /* the socket's inode: names it while it lives */
 	uint16_t port;
-	int netns; /* its network namespace, where the dummies are made */
+	int netns;		      /* its network namespace, where the dummies are made */
 	struct sockaddr_storage dial; /* where a dummy connects (loopback for a wildcard) */
 	socklen_t dial_len;
-	int backlog; /* from its listen(): no more dummies than its queue holds */
+	int backlog;  /* from its listen(): no more dummies than its queue holds */
 	bool current; /* the latest bound to the port in its namespace: it gets the dummies */
 	bool lo_checked;
 	struct dummy *dummies;
@@ -494,8 +494,8 @@ static int take_connection(struct publisher *p, struct inner *in, int fd,
 			if (c >= 0) {
 				size_t i;
 				for (i = 0; i < in->n_dummies; i++)
-					if (same_addr(&in->dummies[i].local, in->dummies[i].len, peer,
-						      *peerlen))
+					if (same_addr(&in->dummies[i].local, in->dummies[i].len,
+						      peer, *peerlen))
 						break;
 				if (i == in->n_dummies) {
 					ret = c; /* a connection from inside: the program's own */
@@ -508,10 +508,12 @@ static int take_connection(struct publisher *p, struct inner *in, int fd,
 			}
 		}
 		for (size_t i = 0; i < p->n_outers; i++) {
-			if (p->outers[i].fd < 0 || p->outers[i].rule->publish.inner_port != in->port)
+			if (p->outers[i].fd < 0 ||
+			    p->outers[i].rule->publish.inner_port != in->port)
 				continue;
 			*peerlen = sizeof(*peer);
-			int c = accept4(p->outers[i].fd, (struct sockaddr *)peer, peerlen, SOCK_CLOEXEC);
+			int c = accept4(p->outers[i].fd, (struct sockaddr *)peer, peerlen,
+					SOCK_CLOEXEC);
 			if (c >= 0) {
 				ret = c;
 				goto out;
@@ -528,8 +530,8 @@ out:
 }
 
 /* Writes the peer address as accept(2) does (move_addr_to_user). */
-static int write_peer(sb_req *r, uint64_t addr, uint64_t lenp,
-		      const struct sockaddr_storage *peer, socklen_t peerlen)
+static int write_peer(sb_req *r, uint64_t addr, uint64_t lenp, const struct sockaddr_storage *peer,
+		      socklen_t peerlen)
 {
 	if (!addr)
 		return 0;
@@ -591,7 +593,8 @@ static int net_accept_handler(sb_req *r, void *userdata)
 		int n = 1;
 		pthread_mutex_lock(&p->lock);
 		for (size_t i = 0; i < p->n_outers && n < 7; i++)
-			if (p->outers[i].fd >= 0 && p->outers[i].rule->publish.inner_port == in->port)
+			if (p->outers[i].fd >= 0 &&
+			    p->outers[i].rule->publish.inner_port == in->port)
 				pf[n++] = (struct pollfd){.fd = p->outers[i].fd, .events = POLLIN};
 		pthread_mutex_unlock(&p->lock);
 		k = net_wait_any(r, pf, n, timeout);
@@ -658,10 +661,10 @@ static int net_listen_handler(sb_req *r, void *userdata)
 }
 
 static const struct fs_row publish_rows[] = {
-	{SYS_listen, net_listen_handler},
-	{SYS_accept, net_accept_handler},
-	{SYS_accept4, net_accept_handler},
+    {SYS_listen, net_listen_handler},
+    {SYS_accept, net_accept_handler},
+    {SYS_accept4, net_accept_handler},
 };
 
-const struct fs_family net_publish_family = {"net-publish", publish_rows,
-					     ELEMENTSOF(publish_rows), net_wants_publish};
+const struct fs_family net_publish_family = {"net-publish", publish_rows, ELEMENTSOF(publish_rows),
+					     net_wants_publish};

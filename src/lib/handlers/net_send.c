@@ -26,7 +26,7 @@
  * larger than this fails with EMSGSIZE, which no socket buffer would take anyway. */
 #define NET_SEND_MAX (4u << 20)
 #define NET_CONTROL_MAX (64u << 10) /* beyond optmem_max: the kernel says ENOBUFS */
-#define NET_MAX_FDS 253             /* SCM_MAX_FD */
+#define NET_MAX_FDS 253		    /* SCM_MAX_FD */
 
 #ifndef MSG_ZEROCOPY
 #define MSG_ZEROCOPY 0x4000000
@@ -35,15 +35,16 @@
 /* One message as we will send it: every byte ours. */
 struct out_msg {
 	struct net_dest d;
-	bool name_given;  /* msg_name was non-NULL (the kernel then passes it on, even with length 0) */
+	bool name_given; /* msg_name was non-NULL (the kernel then passes it on, even with length 0)
+			  */
 	char *data;
 	size_t len;
-	bool mapped;      /* data is an mmap of its own (MSG_ZEROCOPY) */
+	bool mapped; /* data is an mmap of its own (MSG_ZEROCOPY) */
 	unsigned char *control;
 	size_t controllen;
 	int fds[NET_MAX_FDS]; /* our copies of SCM_RIGHTS fds, closed after the send */
 	int n_fds;
-	bool has_creds;   /* the program passed SCM_CREDENTIALS */
+	bool has_creds; /* the program passed SCM_CREDENTIALS */
 };
 
 static void out_msg_init(struct out_msg *m)
@@ -76,8 +77,8 @@ static int data_alloc(struct out_msg *m, size_t len, int flags)
 		 * our own that nothing reuses. munmap drops only our mapping; the pages live
 		 * until the kernel lets go of them.
 		 */
-		void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return -ENOBUFS;
 		m->data = p;
@@ -142,8 +143,7 @@ static int translate_creds(sb_req *r, struct ucred *u, const sb_creds *c)
 
 /* Copies and translates the control messages: SCM_RIGHTS fds become ours (pidfd_getfd),
  * SCM_CREDENTIALS are checked; the rest go as they came. Malformed: EINVAL, as the kernel. */
-static int read_control(sb_req *r, uint64_t addr, size_t len, struct out_msg *m,
-			const sb_creds *c)
+static int read_control(sb_req *r, uint64_t addr, size_t len, struct out_msg *m, const sb_creds *c)
 {
 	if (len == 0)
 		return 0;
@@ -234,12 +234,12 @@ static ssize_t do_send(sb_req *r, const struct net_sock *s, struct out_msg *m, i
 	const struct sockaddr *name = m->name_given ? net_dest_sa(&m->d, &namelen) : NULL;
 	struct iovec iov = {m->data, m->len};
 	struct msghdr mh = {
-		.msg_name = (void *)name,
-		.msg_namelen = namelen,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = m->controllen ? m->control : NULL,
-		.msg_controllen = m->controllen,
+	    .msg_name = (void *)name,
+	    .msg_namelen = namelen,
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = m->controllen ? m->control : NULL,
+	    .msg_controllen = m->controllen,
 	};
 	bool blocking = may_wait && !(s->flags & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
 	int64_t timeout = blocking ? net_sock_timeout(s, SO_SNDTIMEO) : 0;
@@ -484,9 +484,9 @@ static int net_sendmmsg_handler(sb_req *r, void *userdata)
 }
 
 static const struct fs_row send_rows[] = {
-	{SYS_sendto, net_sendto_handler},
-	{SYS_sendmsg, net_sendmsg_handler},
-	{SYS_sendmmsg, net_sendmmsg_handler},
+    {SYS_sendto, net_sendto_handler},
+    {SYS_sendmsg, net_sendmsg_handler},
+    {SYS_sendmmsg, net_sendmmsg_handler},
 };
 
 const struct fs_family net_send_family = {"net-send", send_rows, ELEMENTSOF(send_rows),
