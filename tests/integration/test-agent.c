@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "engine.h"
 #include "macros.h"
 #include "oci-helpers.h"
 #include "tap.h"
@@ -712,6 +715,166 @@ TEST_TIMEOUT(runc_without_agent_fails, 60)
 	runtime_argv("runc", root, argv, ELEMENTSOF(argv), args);
 	run_argv(argv, rt_out, sizeof(rt_out), 30);
 	rm_rf(a.dir);
+}
+
+/* ---- the seccomp profiles shipped in contrib/ ---- */
+
+/* A profile from SB_SRCDIR: a JSON file, or the "default.json: |" block of a YAML file. */
+static json_object *contrib_profile(const char *rel)
+{
+	char path[1024];
+	const char *src = getenv("SB_SRCDIR");
+	if (!src)
+		tap_skip("SB_SRCDIR not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	const char *text = read_file(path);
+	ASSERT_TRUE(*text);
+	if (strstr(rel, ".yaml")) {
+		/* The block's lines, indented by 4 under the key, until the first line that
+		 * is not: YAML's literal style keeps the text as written otherwise. */
+		static char json[1 << 16];
+		const char *l = strstr(text, "  default.json: |\n");
+		ASSERT_TRUE(l);
+		l = strchr(l, '\n') + 1;
+		size_t n = 0;
+		while (!strncmp(l, "    ", 4) || *l == '\n') {
+			size_t len = strcspn(l, "\n");
+			size_t skip = *l == '\n' ? 0 : 4;
+			ASSERT_TRUE(n + len < sizeof(json));
+			memcpy(json + n, l + skip, len - skip);
+			n += len - skip;
+			json[n++] = '\n';
+			l += len + (l[len] ? 1 : 0);
+		}
+		json[n] = 0;
+		text = json;
+	}
+	json_object *o = json_tokener_parse(text);
+	if (!o)
+		tap_fail(__FILE__, __LINE__, "%s is not JSON", rel);
+	return o;
+}
+
+/*
+ * Every call the shipped profiles send to the agent has a handler in it: a notified call
+ * without one fails with ENOSYS in the container, and runc's own init (which lists
+ * /proc/self/fd and stats files after the filter is loaded) would then not start. The
+ * three copies (plain, Kubernetes file, DaemonSet ConfigMap) say the same.
+ */
+TEST(contrib_profiles_notify_only_handled_calls)
+{
+	static const char *const files[] = {
+	    "contrib/seccomp-profile.json",
+	    "contrib/kubernetes/sysbroker-default.json",
+	    "contrib/kubernetes/daemonset.yaml",
+	};
+	json_object *prof[ELEMENTSOF(files)];
+	for (unsigned i = 0; i < ELEMENTSOF(files); i++) {
+		prof[i] = contrib_profile(files[i]);
+		if (i && !json_object_equal(prof[0], prof[i]))
+			tap_fail(__FILE__, __LINE__, "%s differs from %s", files[i], files[0]);
+	}
+	sb_supervisor *s;
+	int r = sb_supervisor_new(&s, NULL);
+	if (r < 0)
+		tap_skip("engine unavailable: %s", strerror(-r));
+	ASSERT_EQ(sb_sandbox_install(s, NULL), 0); /* what the agent installs */
+	json_object *calls;
+	ASSERT_TRUE(json_object_object_get_ex(prof[0], "syscalls", &calls));
+	unsigned notified = 0;
+	for (size_t i = 0; i < json_object_array_length(calls); i++) {
+		json_object *rule = json_object_array_get_idx(calls, i), *action, *names;
+		ASSERT_TRUE(json_object_object_get_ex(rule, "action", &action));
+		ASSERT_TRUE(json_object_object_get_ex(rule, "names", &names));
+		if (strcmp(json_object_get_string(action), "SCMP_ACT_NOTIFY"))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(names); k++) {
+			const char *name =
+			    json_object_get_string(json_object_array_get_idx(names, k));
+			int nr = sb_syscall_nr(name);
+			if (nr < 0 || nr >= SB_MAX_NR || !s->handlers[nr].fn)
+				tap_fail(__FILE__, __LINE__,
+					 "%s notifies %s, which the agent has no handler for",
+					 files[0], name);
+			notified++;
+		}
+	}
+	ASSERT_TRUE(notified >= 4);
+	sb_supervisor_free(s);
+	for (unsigned i = 0; i < ELEMENTSOF(files); i++)
+		json_object_put(prof[i]);
+}
+
+/*
+ * A real container under the shipped profile (listenerPath pointed at the test's agent):
+ * a day's worth of shell work succeeds, nothing it does gets ENOSYS, and the policy holds
+ * for the calls the profile sends (a hidden file cannot be read, removed or moved).
+ */
+static void runtime_contrib_profile(const char *runtime)
+{
+	struct agent a;
+	struct bundle b;
+	char id[64], root[400], p[800], audit[400];
+	static const char script[] =
+	    "mkdir /tmp/d && echo x > /tmp/d/f && cat /tmp/d/f && mv /tmp/d/f /tmp/d/g && "
+	    "ln -s g /tmp/d/l && cat /tmp/d/l && ln /tmp/d/g /tmp/d/h && rm /tmp/d/g /tmp/d/h "
+	    "/tmp/d/l && rmdir /tmp/d && ls /etc >/dev/null && echo WORKED; cat /etc/secret; "
+	    "rm /etc/secret; mv /etc/secret /tmp/s; exit 4";
+	need_runtime(runtime);
+	agent_dirs(&a);
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", a.dir);
+	snprintf(p, sizeof(p), "%s/hide-secret.policy", a.pol);
+	write_file(p, "default allow\nhide /etc/secret\n");
+	const char *const args[] = {"--default-policy", "hide-secret", "--audit", audit, NULL};
+	agent_spawn(&a, -1, args);
+	json_object *prof = contrib_profile("contrib/seccomp-profile.json");
+	json_object_object_add(prof, "listenerPath", json_object_new_string(a.sock));
+	json_object_object_del(prof, "listenerMetadata"); /* the default: hide-secret */
+
+	snprintf(id, sizeof(id), "sbt-contrib-%s-%d", runtime, (int)getpid());
+	snprintf(p, sizeof(p), "%s/%s", a.dir, id);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	bundle_make(&b, p);
+	/* bundle_config's layout, with the profile's seccomp section in place of its own. */
+	bundle_config(&b, script, a.sock, NULL, NULL);
+	json_object *cfg = json_tokener_parse(read_file(b.config)), *linux_;
+	ASSERT_TRUE(cfg && json_object_object_get_ex(cfg, "linux", &linux_));
+	json_object_object_add(linux_, "seccomp", prof);
+	ASSERT_EQ(json_object_to_file(b.config, cfg), 0);
+	json_object_put(cfg);
+
+	snprintf(root, sizeof(root), "%s/%s-root", a.dir, runtime);
+	mkdir(root, 0700);
+	const char *run[] = {"run", "--bundle", b.dir, id, NULL};
+	char *argv[32];
+	runtime_argv(runtime, root, argv, ELEMENTSOF(argv), run);
+	int r = run_argv(argv, rt_out, sizeof(rt_out), 30);
+	if (r != 4 || !strstr(rt_out, "x\nx\nWORKED\n") ||
+	    !strstr(rt_out, "cat: can't open '/etc/secret': No such file or directory") ||
+	    !strstr(rt_out, "rm: can't remove '/etc/secret': No such file or directory") ||
+	    !strstr(rt_out, "mv: can't rename '/etc/secret': No such file or directory"))
+		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", runtime, r, rt_out,
+			 agent_log(&a));
+	wait_log(&a, "exited", 1, 5000);
+	wait_baseline(&a);
+	const char *log = read_file(audit);
+	if (strstr(log, "ENOSYS") || !strstr(log, "\"syscall\":\"unlink\"") ||
+	    !strstr(log, "\"syscall\":\"rename\""))
+		tap_fail(__FILE__, __LINE__, "audit:\n%s", log);
+	snprintf(p, sizeof(p), "%s/etc/secret", b.rootfs);
+	ASSERT_EQ(access(p, F_OK), 0);
+	agent_stop(&a, true);
+	rm_rf(a.dir);
+}
+
+TEST_TIMEOUT(runc_with_contrib_profile, 120)
+{
+	runtime_contrib_profile("runc");
+}
+
+TEST_TIMEOUT(crun_with_contrib_profile, 120)
+{
+	runtime_contrib_profile("crun");
 }
 
 /* Bad command lines: exit 125 with one line on stderr (no root needed). */
