@@ -247,8 +247,8 @@ $(us "$add_run") µs ($(ratio "$add_agent" "$add_run")×). Both serve the call w
 handlers, and the worker enters the program's root for each request in both. What differs:
 the container has its own namespaces and capabilities (the worker takes its capability set
 for each request, two \`capset\` calls), and runc puts it in a CPU cgroup of its own, so each
-hand-over between the program and the worker thread crosses group scheduling; the
-cgroup row, where present, shows how much of the gap that alone makes.
+hand-over between the program and the worker thread crosses group scheduling (the
+cgroup row, where present, is the \`sysbroker run\` workload in a cgroup of its own).
 <!-- agent.sh end -->
 MD
 )
