@@ -33,6 +33,11 @@ static const struct fs_family *const families[] = {
 	&net_send_family,
 	&net_bind_family,
 	&net_publish_family,
+	/* Lifting (allow-mount, allow-mknod, sysinfo cgroup): last, so that with a rule their
+	 * handlers (which apply the path rules too) replace the ones above. */
+	&lift_mount_family,
+	&lift_mknod_family,
+	&lift_sysinfo_family,
 };
 
 int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *opts)

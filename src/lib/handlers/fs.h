@@ -36,6 +36,9 @@ extern const struct fs_family net_connect_family;
 extern const struct fs_family net_send_family;
 extern const struct fs_family net_bind_family;
 extern const struct fs_family net_publish_family;
+extern const struct fs_family lift_mount_family;
+extern const struct fs_family lift_mknod_family;
+extern const struct fs_family lift_sysinfo_family;
 
 /* "O_WRONLY|O_CREAT|O_CLOEXEC" for open flags. */
 void fs_format_open_flags(int flags, char *buf, size_t size);

@@ -1,0 +1,378 @@
+/* A static test program for the lifting tests: makes one mount, umount2, mknod or sysinfo
+ * call (or a hostile series of them) as told on its command line and prints the outcome, so
+ * the same binary runs natively, under sysbroker run and inside a busybox container. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static const char *ename(int e)
+{
+	const char *n = strerrorname_np(e);
+	return n ? n : "E?";
+}
+
+static int report(long r)
+{
+	if (r < 0) {
+		printf("%s\n", ename(errno));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static const char *arg_or_null(const char *s)
+{
+	return strcmp(s, "-") ? s : NULL;
+}
+
+static unsigned long mount_flags(const char *list)
+{
+	static const struct {
+		const char *n;
+		unsigned long f;
+	} names[] = {
+	    {"bind", MS_BIND},
+	    {"rec", MS_REC},
+	    {"rdonly", MS_RDONLY},
+	    {"nosuid", MS_NOSUID},
+	    {"nodev", MS_NODEV},
+	    {"noexec", MS_NOEXEC},
+	    {"remount", MS_REMOUNT},
+	    {"move", MS_MOVE},
+	    {"private", MS_PRIVATE},
+	    {"shared", MS_SHARED},
+	    {"slave", MS_SLAVE},
+	    {"noatime", MS_NOATIME},
+	    {"strictatime", MS_STRICTATIME},
+	};
+	unsigned long f = 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(w, names[i].n))
+				f |= names[i].f;
+	return f;
+}
+
+/* Is path the root of a mount (in our mount namespace)? */
+static int is_mount(const char *path)
+{
+	struct statx sx;
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, &sx) < 0)
+		return -1;
+	return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* The per-mount and super-block options of the topmost mount at path in mountinfo. */
+static int mount_opts(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return report(-1);
+	char line[4096], found[4096] = "";
+	while (fgets(line, sizeof(line), f)) {
+		char mp[4096], opts[1024], type[256], src[1024], sopts[2048];
+		if (sscanf(line, "%*d %*d %*s %*s %4095s %1023s", mp, opts) != 2)
+			continue;
+		char *sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%255s %1023s %2047s", type, src, sopts) != 3)
+			continue;
+		if (!strcmp(mp, path))
+			snprintf(found, sizeof(found), "%s %s %s", type, opts, sopts);
+	}
+	fclose(f);
+	printf("%s\n", found[0] ? found : "none");
+	return 0;
+}
+
+static int do_mknod(char **a)
+{
+	mode_t type = a[1][0] == 'c'   ? S_IFCHR
+		      : a[1][0] == 'b' ? S_IFBLK
+		      : a[1][0] == 'p' ? S_IFIFO
+				       : S_IFREG;
+	mode_t mode = (mode_t)strtoul(a[4], NULL, 8);
+	return report(mknod(a[0], type | mode, makedev(atoi(a[2]), atoi(a[3]))));
+}
+
+/* Every call of the new mount API, each with arguments a privileged caller would use. */
+static int new_api(const char *target)
+{
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", 0);
+	printf("fsopen=%s", fs < 0 ? ename(errno) : "ok");
+	long r = syscall(SYS_fsconfig, fs < 0 ? 0 : fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+	printf(" fsconfig=%s", r < 0 ? ename(errno) : "ok");
+	int m = (int)syscall(SYS_fsmount, fs < 0 ? 0 : fs, 0, 0);
+	printf(" fsmount=%s", m < 0 ? ename(errno) : "ok");
+	int t = (int)syscall(SYS_open_tree, AT_FDCWD, target, OPEN_TREE_CLONE);
+	printf(" open_tree_clone=%s", t < 0 ? ename(errno) : "ok");
+	r = syscall(SYS_move_mount, t < 0 ? AT_FDCWD : t, t < 0 ? target : "", AT_FDCWD, target,
+		    t < 0 ? 0 : MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" move_mount=%s", r < 0 ? ename(errno) : "ok");
+	struct mount_attr attr = {.attr_clr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	r = syscall(SYS_mount_setattr, AT_FDCWD, target, 0, &attr, sizeof(attr));
+	printf(" mount_setattr=%s", r < 0 ? ename(errno) : "ok");
+	int p = (int)syscall(SYS_fspick, AT_FDCWD, target, 0);
+	printf(" fspick=%s", p < 0 ? ename(errno) : "ok");
+	int o = (int)syscall(SYS_open_tree, AT_FDCWD, target, 0);
+	printf(" open_tree=%s\n", o < 0 ? ename(errno) : "ok");
+	return 0;
+}
+
+/* ---- races ---- */
+
+static char race_buf[4096];
+static const char *race_good, *race_bad, *race_dir;
+static atomic_bool race_stop;
+
+/* Rewrites the path argument between an allowed and a refused target, as fast as it can. */
+static void *flip_path(void *unused)
+{
+	size_t n = strlen(race_good) + 1;
+	while (!race_stop) {
+		memcpy(race_buf, race_bad, n);
+		memcpy(race_buf, race_good, n);
+	}
+	return NULL;
+}
+
+/* Swaps race_dir between a real directory and a symlink to race_bad's directory. */
+static void *flip_link(void *unused)
+{
+	char aside[4200];
+	snprintf(aside, sizeof(aside), "%s.real", race_dir);
+	while (!race_stop) {
+		if (rename(race_dir, aside) < 0)
+			continue;
+		if (symlink(race_bad, race_dir) < 0) {
+			rename(aside, race_dir);
+			continue;
+		}
+		unlink(race_dir);
+		rename(aside, race_dir);
+	}
+	return NULL;
+}
+
+/*
+ * Mounts tmpfs n times while another thread rewrites the target; every mount that succeeds
+ * must be on the allowed directory and is undone. Prints the counts; exits 1 if a mount
+ * landed anywhere else.
+ */
+static int race(const char *mode, const char *good, const char *bad, int n)
+{
+	race_good = good;
+	race_bad = bad;
+	race_dir = good;
+	if (strlen(good) != strlen(bad))
+		return 2;
+	memcpy(race_buf, good, strlen(good) + 1);
+	pthread_t th;
+	pthread_create(&th, NULL, !strcmp(mode, "path") ? flip_path : flip_link, NULL);
+	int ok = 0, refused = 0, other = 0, escaped = 0;
+	const char *target = !strcmp(mode, "path") ? race_buf : good;
+	for (int i = 0; i < n; i++) {
+		if (mount("none", target, "tmpfs", 0, "size=64k") < 0) {
+			if (errno == EPERM)
+				refused++;
+			else
+				other++;
+			continue;
+		}
+		ok++;
+		if (is_mount(bad) == 1) {
+			escaped++;
+			break;
+		}
+		/* The one we made is the top of good (or of good.real while it is aside). */
+		char aside[4200];
+		snprintf(aside, sizeof(aside), "%s.real", good);
+		int tries = 0;
+		while (umount2(good, UMOUNT_NOFOLLOW) < 0 && umount2(aside, UMOUNT_NOFOLLOW) < 0)
+			if (++tries > 10000) {
+				other++;
+				break;
+			}
+	}
+	race_stop = true;
+	pthread_join(th, NULL);
+	printf("ok=%d refused=%d other=%d escaped=%d\n", ok, refused, other, escaped);
+	return escaped ? 1 : 0;
+}
+
+static atomic_bool ticking = true;
+static pthread_t main_thread;
+static const char *watched;
+static atomic_long signals;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+/*
+ * Signals the calling thread the moment its operation shows (the node in its directory, the
+ * mount in its mount table): while the supervisor has done the work but not yet answered.
+ */
+static int watch_fd = -1;
+
+static void *watch(void *mnt)
+{
+	int fd = watch_fd;
+	if (!mnt) {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", watched);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		fd = inotify_init1(IN_CLOEXEC);
+		inotify_add_watch(fd, dir, IN_CREATE);
+	}
+	char buf[4096];
+	while (ticking) {
+		/* mountinfo reports a change of the mount table as POLLPRI (mounts_poll). */
+		struct pollfd p = {fd, mnt ? POLLPRI : POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		pthread_kill(main_thread, SIGUSR1);
+		if (!mnt)
+			(void)!read(fd, buf, sizeof(buf));
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * mknod + unlink (or mount + umount2) n times while the thread is signalled (SA_RESTART)
+ * right as its node or mount appears: a call restarted after the work was done for it must
+ * still succeed once, never EEXIST, and never leave a second mount behind.
+ */
+static int restart_op(const char *path, const char *kind, int n)
+{
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+	sigaction(SIGUSR1, &sa, NULL);
+	main_thread = pthread_self();
+	watched = path;
+	bool mnt = !strcmp(kind, "mount");
+	if (mnt)
+		watch_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	/* The watcher runs first whenever it wakes (real-time, set while we are still root),
+	 * then we drop to an unprivileged user: the supervisor acts for us from here on. */
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	struct sched_param sp = {.sched_priority = 1};
+	if (!getuid() && !pthread_attr_setinheritsched(&at, PTHREAD_EXPLICIT_SCHED) &&
+	    !pthread_attr_setschedpolicy(&at, SCHED_FIFO))
+		pthread_attr_setschedparam(&at, &sp);
+	pthread_t th;
+	if (pthread_create(&th, &at, watch, mnt ? (void *)1 : NULL) != 0 &&
+	    pthread_create(&th, NULL, watch, mnt ? (void *)1 : NULL) != 0)
+		return 2;
+	if (!getuid() && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			  setresuid(65534, 65534, 65534) < 0))
+		return 2;
+	usleep(100000); /* the watch is set */
+	dev_t dev = !strcmp(kind, "null") ? makedev(1, 3) : makedev(0, 0);
+	int ok = 0, twice = 0, other = 0;
+	for (int i = 0; i < n; i++) {
+		if (mnt) {
+			/* Exactly one mount per successful call, gone after one umount2. */
+			if (mount("none", path, "tmpfs", 0, NULL) < 0)
+				other++;
+			else if (umount2(path, 0) < 0 || is_mount(path) != 0)
+				twice++;
+			else
+				ok++;
+			while (is_mount(path) == 1 && umount2(path, 0) == 0)
+				;
+			continue;
+		}
+		if (mknod(path, S_IFCHR | 0666, dev) == 0)
+			ok++;
+		else if (errno == EEXIST)
+			twice++;
+		else
+			other++;
+		unlink(path);
+	}
+	ticking = false;
+	pthread_join(th, NULL);
+	printf("ok=%d twice=%d other=%d signals=%ld\n", ok, twice, other, (long)signals);
+	return twice || other;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2)
+		return 2;
+	const char *c = argv[1];
+	char **a = argv + 2;
+	int n = argc - 2;
+	if (!strcmp(c, "mount") && n == 5)
+		return report(mount(arg_or_null(a[0]), a[1], arg_or_null(a[2]), mount_flags(a[3]),
+				    arg_or_null(a[4])));
+	if (!strcmp(c, "umount") && n >= 1) {
+		int f = 0;
+		if (n > 1)
+			f = (strstr(a[1], "detach") ? MNT_DETACH : 0) |
+			    (strstr(a[1], "nofollow") ? UMOUNT_NOFOLLOW : 0) |
+			    (strstr(a[1], "force") ? MNT_FORCE : 0);
+		return report(umount2(a[0], f));
+	}
+	if (!strcmp(c, "mknod") && n == 5)
+		return do_mknod(a);
+	if (!strcmp(c, "userns-mknod") && n == 1) {
+		/* With every capability in a user namespace of its own, none over the host. */
+		if (unshare(CLONE_NEWUSER) < 0)
+			return report(-1);
+		return report(mknod(a[0], S_IFCHR | 0666, makedev(1, 3)));
+	}
+	if (!strcmp(c, "newapi") && n == 1)
+		return new_api(a[0]);
+	if (!strcmp(c, "ismount") && n == 1) {
+		int m = is_mount(a[0]);
+		printf("%s\n", m < 0 ? ename(errno) : m ? "mount" : "not-mount");
+		return 0;
+	}
+	if (!strcmp(c, "mountopts") && n == 1)
+		return mount_opts(a[0]);
+	if (!strcmp(c, "race") && n == 4)
+		return race(a[0], a[1], a[2], atoi(a[3]));
+	if (!strcmp(c, "restart") && n == 3)
+		return restart_op(a[0], a[1], atoi(a[2]));
+	if (!strcmp(c, "sysinfo") && n == 0) {
+		struct sysinfo si;
+		if (sysinfo(&si) < 0)
+			return report(-1);
+		printf("totalram=%llu freeram=%llu procs=%u uptime=%ld\n",
+		       (unsigned long long)si.totalram * si.mem_unit,
+		       (unsigned long long)si.freeram * si.mem_unit, si.procs, si.uptime);
+		return 0;
+	}
+	fprintf(stderr, "lift-helper: bad command\n");
+	return 2;
+}
