@@ -550,6 +550,9 @@ struct as_target {
 	uint64_t caps; /* the program's effective set, within our permitted set */
 	int cwdfd;
 	int pipefd;
+	/* The program's ids are not ours. A supervisor that is not root serves programs of its
+	 * own uid: there is nothing to change then, nor the right to. */
+	bool change_ids;
 };
 
 /* The child: raw system calls only (it is a copy of a threaded process made by clone3). */
@@ -564,10 +567,13 @@ static _Noreturn void as_target_child(const struct as_target *a)
 	};
 	/* Not dumpable: the program, same uid, must not ptrace the helper and its fds. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || fchdir(a->cwdfd) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_setgroups, c->ngroups, c->groups) < 0 ||
-	    syscall(SYS_setresgid, c->rgid, c->egid, c->sgid) < 0 ||
-	    syscall(SYS_setresuid, c->ruid, c->euid, c->suid) < 0 || syscall(SYS_capset, &h, d) < 0)
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		err = errno;
+	else if (a->change_ids && (syscall(SYS_setgroups, c->ngroups, c->groups) < 0 ||
+				   syscall(SYS_setresgid, c->rgid, c->egid, c->sgid) < 0 ||
+				   syscall(SYS_setresuid, c->ruid, c->euid, c->suid) < 0))
+		err = errno;
+	else if (syscall(SYS_capset, &h, d) < 0)
 		err = errno;
 	else if (connect(a->sockfd, a->sa, a->len) < 0)
 		err = errno;
@@ -591,7 +597,15 @@ int net_connect_as_target(sb_req *r, const struct net_sock *s, const struct sock
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return negative_errno();
 	_cleanup_close_ int rd = pfd[0], wr = pfd[1];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[64];
+	int ng = (int)syscall(SYS_getgroups, 64, groups);
+	bool same = getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
+		    ru == c.ruid && eu == c.euid && su == c.suid && rg == c.rgid && eg == c.egid &&
+		    sg == c.sgid && ng == c.ngroups &&
+		    !memcmp(groups, c.groups, (size_t)(ng > 0 ? ng : 0) * sizeof(gid_t));
 	struct as_target a = {
+	    .change_ids = !same,
 	    .sockfd = s->fd,
 	    .sa = sa,
 	    .len = len,
