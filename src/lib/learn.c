@@ -134,31 +134,16 @@ int learn_record(struct learn *l, const char *path, enum learn_kind kind)
 /* What a call did to the object in its audit note, as the policy would judge it. */
 static enum learn_kind kind_of(const char *name, const char *flags)
 {
+	/* Looking at an object: its own metadata, nothing below it. */
+	static const char *const looks[] = {
+	    "stat",	  "lstat",	"newfstatat", "statx",	      "access",
+	    "faccessat",  "faccessat2", "readlink",   "readlinkat",   "getxattr",
+	    "lgetxattr",  "listxattr",	"llistxattr", "getxattrat",   "listxattrat",
+	    "statfs",	  "file_getattr",
+	};
 	static const char *const reads[] = {
-	    "stat",
-	    "lstat",
-	    "newfstatat",
-	    "statx",
-	    "access",
-	    "faccessat",
-	    "faccessat2",
-	    "readlink",
-	    "readlinkat",
-	    "getdents",
-	    "getdents64",
-	    "getxattr",
-	    "lgetxattr",
-	    "listxattr",
-	    "llistxattr",
-	    "getxattrat",
-	    "listxattrat",
-	    "statfs",
-	    "inotify_add_watch",
-	    "fanotify_mark",
-	    "execve",
-	    "execveat",
-	    "chdir",
-	    "file_getattr",
+	    "getdents", "getdents64", "inotify_add_watch", "fanotify_mark",
+	    "execve",	"execveat",   "chdir",
 	};
 	static const char *const entries[] = {
 	    "mkdir",  "mkdirat", "mknod",    "mknodat",	  "symlink", "symlinkat", "link",
@@ -176,6 +161,10 @@ static enum learn_kind kind_of(const char *name, const char *flags)
 			return LEARN_WRITE;
 		return LEARN_READ;
 	}
+	for (size_t i = 0; i < ELEMENTSOF(looks); i++)
+		if (!strcmp(name, looks[i]))
+			/* access(W_OK) asks about a write, which allow-read refuses. */
+			return strstr(flags, "W_OK") ? LEARN_WRITE : LEARN_LOOK;
 	for (size_t i = 0; i < ELEMENTSOF(reads); i++)
 		if (!strcmp(name, reads[i]))
 			return LEARN_READ;
@@ -241,7 +230,8 @@ void learn_note(struct learn *l, sb_req *r)
 	sb_req_note *n = sb_req_note_get(r);
 	/* What the policy allowed; a call that then failed natively (EEXIST...) counts too:
 	 * under the learnt policy it must fail the same way, not with EACCES. */
-	if (n->action && !strcmp(n->action, "allow") && n->path[0] == '/')
+	if (n->action && (!strcmp(n->action, "allow") || !strcmp(n->action, "redirect")) &&
+	    n->path[0] == '/')
 		learn_record(l, n->path, kind_of(sb_syscall_name(sb_req_nr(r)), n->flags));
 	note_exe(l, r);
 }
@@ -307,7 +297,8 @@ static size_t drop_covered(struct entry *v, size_t n)
 		while (!drop[i] && strcmp(up, "/")) {
 			parent_of(up);
 			ssize_t j = find(v, n, up);
-			drop[i] = j >= 0 && v[j].kind >= v[i].kind;
+			/* A look at a directory grants nothing below it. */
+			drop[i] = j >= 0 && v[j].kind >= v[i].kind && v[j].kind != LEARN_LOOK;
 		}
 	}
 	size_t o = 0;
@@ -338,6 +329,10 @@ static int put_rule(FILE *f, const struct entry *e)
 		memmove(w + 2, w + 1 + strlen(PID_WORD), strlen(w + 1 + strlen(PID_WORD)) + 1);
 	}
 	fprintf(f, "%s %s\n", e->kind >= LEARN_WRITE ? "allow" : "allow-read", word);
+	/* A directory only looked at (a stat on the way to something) opens nothing below
+	 * it: what is below and was touched has its own rules, written after this one. */
+	if (e->kind == LEARN_LOOK)
+		fprintf(f, "deny %s/*\n", strcmp(word, "/") ? word : "");
 	return 0;
 }
 
@@ -370,6 +365,12 @@ char *learn_format(struct learn *l)
 				parent_of(v[i].path);
 			v[i].kind = LEARN_WRITE;
 		}
+		/* Below anything but a directory there is nothing: a look is a read. */
+		if (v[i].kind == LEARN_LOOK) {
+			struct stat st;
+			if (lstat(v[i].path, &st) < 0 || !S_ISDIR(st.st_mode))
+				v[i].kind = LEARN_READ;
+		}
 		generalise(v[i].path);
 	}
 	/* Merge duplicates (generalised and parent paths meet), keeping the strongest. */
@@ -401,6 +402,9 @@ char *learn_format(struct learn *l)
 			if ((size_t)(sj - v[j].path) != dl || memcmp(v[j].path, v[i].path, dl))
 				continue;
 			grouped[j] = true;
+			/* Directories looked at on the way elsewhere do not open their parent. */
+			if (v[j].kind == LEARN_LOOK)
+				continue;
 			count++;
 			if (v[j].kind > k)
 				k = v[j].kind;

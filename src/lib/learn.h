@@ -7,7 +7,8 @@
 #include <sysbroker/sysbroker.h>
 
 enum learn_kind {
-	LEARN_READ,   /* read, list, stat, execute: allow-read */
+	LEARN_LOOK,   /* stat, access, readlink...: a directory alone, not what is below it */
+	LEARN_READ,   /* read, list, execute: allow-read */
 	LEARN_WRITE,  /* changed in place: allow */
 	LEARN_CREATE, /* created, removed or renamed: allow, on its directory if it is gone */
 };

@@ -149,6 +149,60 @@ TEST(odd_names_are_quoted_and_escaped)
 	learn_free(l);
 }
 
+TEST(a_directory_only_looked_at_opens_nothing_below)
+{
+	/* stat, access, readlink of the directories on the way (realpath, cd): each needs its
+	 * directory readable, and nothing beside the path taken. */
+	char d[] = "/tmp/sb-learn-XXXXXX", f[64], sub[64];
+	ASSERT_TRUE(mkdtemp(d));
+	snprintf(sub, sizeof(sub), "%s/work", d);
+	ASSERT_EQ(mkdir(sub, 0755), 0);
+	snprintf(f, sizeof(f), "%s/file", d);
+	int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	struct learn *l = learn_new();
+	learn_record(l, "/tmp", LEARN_LOOK);
+	learn_record(l, d, LEARN_LOOK);
+	learn_record(l, f, LEARN_LOOK); /* a file: a look is a read, nothing is below it */
+	char in[80];
+	snprintf(in, sizeof(in), "%s/work/in.txt", d);
+	learn_record(l, in, LEARN_WRITE);
+	char *text = learn_format(l);
+	sb_policy *p = reparse(text);
+	ASSERT_EQ(access_of(p, "/tmp"), FS_ALLOW_READ);
+	ASSERT_EQ(access_of(p, d), FS_ALLOW_READ);
+	ASSERT_EQ(access_of(p, f), FS_ALLOW_READ);
+	ASSERT_EQ(access_of(p, in), FS_ALLOW);
+	char other[80];
+	snprintf(other, sizeof(other), "%s/other/secret", d);
+	ASSERT_EQ(access_of(p, other), FS_DENY);
+	ASSERT_EQ(access_of(p, "/tmp/elsewhere"), FS_DENY);
+	/* Two directories looked at in one place do not fold into it. */
+	char a[80], b[80], c[80];
+	snprintf(a, sizeof(a), "%s/a", d);
+	snprintf(b, sizeof(b), "%s/b", d);
+	snprintf(c, sizeof(c), "%s/c", d);
+	ASSERT_EQ(mkdir(a, 0755), 0);
+	ASSERT_EQ(mkdir(b, 0755), 0);
+	learn_record(l, a, LEARN_LOOK);
+	learn_record(l, b, LEARN_LOOK);
+	free(text);
+	sb_policy_free(p);
+	text = learn_format(l);
+	p = reparse(text);
+	ASSERT_EQ(access_of(p, a), FS_ALLOW_READ);
+	ASSERT_EQ(access_of(p, c), FS_DENY);
+	sb_policy_free(p);
+	free(text);
+	learn_free(l);
+	unlink(f);
+	rmdir(a);
+	rmdir(b);
+	rmdir(sub);
+	rmdir(d);
+}
+
 TEST(relative_paths_are_refused)
 {
 	struct learn *l = learn_new();
