@@ -6,6 +6,9 @@
   nethelp.py barrier PORT N READY  asyncio server: answers once N clients are connected at
                                once; creates the file READY when it listens
   nethelp.py barrier-clients PORT N   N concurrent asyncio clients of it
+  nethelp.py accept-server PORT N READY  blocking accept, N times: answers "hi"
+  nethelp.py et-server PORT N READY      edge-triggered epoll, accepts until EAGAIN: "et"
+  nethelp.py many PORT N                 N concurrent clients; prints the answers counted
 
 Client operations: tcp HOST PORT, udp HOST PORT (sendto), udpconn HOST PORT (connect, send),
 unix PATH, unixdg PATH, bind HOST PORT, bindunix PATH, pid.
@@ -172,6 +175,52 @@ async def barrier_clients(port, n):
           "each-own", ok)
 
 
+def accept_server(port, n, ready):
+    s = socket.socket(socket.AF_INET6)
+    s.bind(("::", port))
+    s.listen(8)
+    open(ready, "w").close()
+    for _ in range(n):
+        c, _ = s.accept()  # blocking, no timeout
+        c.sendall(b"hi\n")
+        c.close()
+
+
+def et_server(port, n, ready):
+    # An edge-triggered loop reports a listener once per change: it must accept until
+    # EAGAIN, and every waiting connection must be there by then or show up as a new edge.
+    s = socket.socket()
+    s.bind(("0.0.0.0", port))
+    s.listen(8)
+    s.setblocking(False)
+    ep = select.epoll()
+    ep.register(s.fileno(), select.EPOLLIN | select.EPOLLET)
+    open(ready, "w").close()
+    done = 0
+    while done < n:
+        ep.poll()
+        while True:
+            try:
+                c, _ = s.accept()
+            except BlockingIOError:
+                break
+            c.setblocking(True)
+            c.sendall(b"et\n")
+            c.close()
+            done += 1
+
+
+async def many(port, n):
+    async def one():
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        line = await r.readline()
+        w.close()
+        return line.decode().strip()
+
+    res = await asyncio.gather(*(one() for _ in range(n)))
+    print(" ".join("%s=%d" % (k, res.count(k)) for k in sorted(set(res))))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(sys.argv[2])
@@ -181,3 +230,9 @@ if __name__ == "__main__":
         asyncio.run(barrier_server(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
     elif sys.argv[1] == "barrier-clients":
         asyncio.run(barrier_clients(int(sys.argv[2]), int(sys.argv[3])))
+    elif sys.argv[1] == "accept-server":
+        accept_server(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "et-server":
+        et_server(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "many":
+        asyncio.run(many(int(sys.argv[2]), int(sys.argv[3])))

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -352,6 +353,51 @@ TEST_TIMEOUT(event_loop_server_serves_concurrent_clients, 60)
 	ASSERT_STREQ(got, "answers 8 all-together True each-own True\n");
 }
 
+/* Runs a helper server under --unshare-net --publish and N clients from outside at once,
+ * then M more one after the other; returns the clients' answers. */
+static void publish_clients(const char *prog, int n, int m, char *ret, size_t size)
+{
+	need_python();
+	need_netns();
+	const char *t = test_tmpdir();
+	int p = free_port();
+	ASSERT_EQ(sh("%s run --unshare-net --publish %d:9000 -- %s %s 9000 %d %s/ready "
+		     ">%s/s.log 2>&1 & echo $! > %s/sb.pid",
+		     sysbroker_bin(), p, helper, prog, n + m, t, t, t),
+		  0);
+	char ready[128];
+	snprintf(ready, sizeof(ready), "%s/ready", t);
+	wait_file(ready);
+	char all[512] = "";
+	int k = sh("%s many %d %d", helper, p, n);
+	size_t used = strlen(all);
+	keep(all + used, sizeof(all) - used, out);
+	for (int i = 0; i < m && k == 0; i++) {
+		k = sh("%s many %d 1", helper, p);
+		used = strlen(all);
+		keep(all + used, sizeof(all) - used, out);
+	}
+	/* The server exits after n + m: sysbroker with it. */
+	int rc = sh("pid=$(cat %s/sb.pid); while kill -0 $pid 2>/dev/null; do sleep 0.02; done", t);
+	keep(ret, size, all);
+	ASSERT_EQ(k, 0);
+	ASSERT_EQ(rc, 0);
+}
+
+TEST_TIMEOUT(published_blocking_accept, 60)
+{
+	char got[512];
+	publish_clients("accept-server", 3, 2, got, sizeof(got));
+	ASSERT_STREQ(got, "hi=3\nhi=1\nhi=1\n");
+}
+
+TEST_TIMEOUT(published_edge_triggered_epoll, 60)
+{
+	char got[512];
+	publish_clients("et-server", 4, 2, got, sizeof(got));
+	ASSERT_STREQ(got, "et=4\net=1\net=1\n");
+}
+
 /* ---- the cases a script cannot pace: this binary as the program (SB_CHILD=mode) ---- */
 
 static atomic_int blocked_result = 1, blocked_tid;
@@ -426,6 +472,14 @@ static int child_main(const char *mode)
 		printf("notsock %s\n", r == 0 ? "0" : strerrorname_np(errno));
 		r = (int)sendto(u, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&ok, sizeof(ok));
 		printf("sendto %d\n", r);
+		/* TCP Fast Open: sendto with an address connects and sends. */
+		int fo = socket(AF_INET, SOCK_STREAM, 0);
+		r = (int)sendto(fo, "q", 1, MSG_FASTOPEN, (struct sockaddr *)&ok, sizeof(ok));
+		printf("fastopen %s\n", r >= 0 ? "sent" : strerrorname_np(errno));
+		char reply[64];
+		ssize_t got = recv(fo, reply, sizeof(reply) - 1, MSG_WAITALL);
+		reply[got > 0 ? got : 0] = 0;
+		printf("fastopen reply %s", reply);
 		/* EPIPE comes with SIGPIPE to the caller, unless MSG_NOSIGNAL. */
 		int sv[2];
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
@@ -440,6 +494,55 @@ static int child_main(const char *mode)
 		r = (int)sendmsg(sv[0], &mh, MSG_NOSIGNAL);
 		printf("epipe %s sigpipes %d\n", r >= 0 ? "sent" : strerrorname_np(errno),
 		       sigpipes);
+		return 0;
+	}
+	if (!strcmp(mode, "opts")) {
+		/* What the program set before connect, and how its fd is, after it. */
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int one = 1, idle = 77, rcv = 65536, tos = 0x10;
+		struct timeval tv = {5, 0};
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		setsockopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+		setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		fcntl(s, F_SETFL, O_NONBLOCK);
+		int r = connect(s, (struct sockaddr *)&ok, sizeof(ok));
+		printf("connect %s\n", r == 0 ? "0" : strerrorname_np(errno));
+		struct pollfd pf = {s, POLLOUT, 0};
+		poll(&pf, 1, 10000);
+		int v[5];
+		socklen_t l;
+		int opts[5][2] = {{IPPROTO_TCP, TCP_NODELAY},
+				  {SOL_SOCKET, SO_KEEPALIVE},
+				  {IPPROTO_TCP, TCP_KEEPIDLE},
+				  {SOL_SOCKET, SO_RCVBUF},
+				  {IPPROTO_IP, IP_TOS}};
+		for (int i = 0; i < 5; i++) {
+			l = sizeof(v[i]);
+			getsockopt(s, opts[i][0], opts[i][1], &v[i], &l);
+		}
+		l = sizeof(tv);
+		getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, &l);
+		printf("nodelay %d keepalive %d keepidle %d rcvbuf %d tos %d sndtimeo %ld\n", v[0],
+		       v[1], v[2], v[3], v[4], (long)tv.tv_sec);
+		printf("nonblock %d cloexec %d\n", !!(fcntl(s, F_GETFL) & O_NONBLOCK),
+		       !!(fcntl(s, F_GETFD) & FD_CLOEXEC));
+		struct sockaddr_in peer;
+		l = sizeof(peer);
+		getpeername(s, (struct sockaddr *)&peer, &l);
+		printf("peer port ok %d\n", ntohs(peer.sin_port) == p_ok);
+		/* A blocking one without close-on-exec stays so. */
+		int b = socket(AF_INET, SOCK_STREAM, 0);
+		r = connect(b, (struct sockaddr *)&ok, sizeof(ok));
+		printf("blocking connect %s nonblock %d cloexec %d\n",
+		       r == 0 ? "0" : strerrorname_np(errno), !!(fcntl(b, F_GETFL) & O_NONBLOCK),
+		       !!(fcntl(b, F_GETFD) & FD_CLOEXEC));
+		char reply[64];
+		ssize_t got = recv(b, reply, sizeof(reply) - 1, MSG_WAITALL);
+		reply[got > 0 ? got : 0] = 0;
+		printf("reply %s", reply);
 		return 0;
 	}
 	if (!strcmp(mode, "blocking")) {
@@ -528,6 +631,17 @@ TEST_TIMEOUT(socket_semantics_same_as_native, 60)
 	/* A rule (on nothing used here) so that every call is emulated. */
 	snprintf(args, sizeof(args), "--net-deny 192.0.2.1");
 	same_as_native("nonblock", args, env);
+	stop_server();
+}
+
+TEST_TIMEOUT(broker_keeps_options_and_flags, 60)
+{
+	/* Natively on the host, and from an empty namespace through the broker: the same. */
+	need_netns();
+	start_server();
+	char env[128];
+	snprintf(env, sizeof(env), "SB_PORT=%d", port[0]);
+	same_as_native("opts", "--unshare-net --net-broker", env);
 	stop_server();
 }
 

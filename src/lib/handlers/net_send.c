@@ -257,6 +257,25 @@ static ssize_t do_send(sb_req *r, const struct net_sock *s, struct out_msg *m, i
 			net_leave_proc(r);
 		if (n >= 0)
 			return n;
+		if (err == EINPROGRESS && (fl & MSG_FASTOPEN) && blocking) {
+			/*
+			 * tcp_sendmsg_fastopen connects without waiting under our MSG_DONTWAIT
+			 * and, without a cookie, keeps the data back. The blocking call would
+			 * wait for the handshake and send: wait, then send on the connection.
+			 */
+			int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+			int ev = net_wait(r, s->fd, POLLOUT, left);
+			if (ev <= 0)
+				return ev < 0 ? ev : -EINPROGRESS;
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+				return -soerr;
+			fl &= ~MSG_FASTOPEN;
+			mh.msg_name = NULL;
+			mh.msg_namelen = 0;
+			continue;
+		}
 		if (err != EAGAIN || !blocking)
 			return -err;
 		/*
