@@ -18,6 +18,12 @@
 
 static const struct fs_family *const families[] = {
 	&fs_open_family,
+	&fs_stat_family,
+	&fs_access_family,
+	&fs_readlink_family,
+	&fs_getxattr_family,
+	&fs_inotify_family,
+	&fs_getdents_family,
 	/* Path syscalls that change the filesystem, and calls refused under fs rules. */
 	&fs_mkdir_family,
 	&fs_mknod_family, /* before any allow-mknod family: a later one replaces it */
@@ -56,6 +62,8 @@ int sb_sandbox_new(sb_sandbox **ret, sb_policy *policy, const sb_sandbox_opts *o
 		}
 		sb->fs_trivial = false;
 	}
+	sb->fs_redirect = policy_next(policy, RULE_REDIRECT, NULL) != NULL;
+	sb->fs_hide = policy_next(policy, RULE_HIDE, NULL) != NULL;
 	sb->audit_fd = opts ? opts->audit_fd : -1;
 	if (opts && opts->label) {
 		sb->label = strdup(opts->label);

@@ -12,6 +12,8 @@
 struct sb_sandbox {
 	sb_policy *policy; /* owned */
 	bool fs_trivial;   /* no fs rule, default allow: resolve only for the audit path */
+	bool fs_redirect;  /* a redirect rule: the walk of every path looks for FROMs */
+	bool fs_hide;      /* a hide rule: listings are filtered */
 	int audit_fd;      /* -1: no audit */
 	pthread_mutex_t lock;
 	char *label;       /* container id in agent mode, NULL for run */

@@ -22,6 +22,12 @@ struct fs_family {
 };
 
 extern const struct fs_family fs_open_family;
+extern const struct fs_family fs_stat_family;     /* stat, lstat, newfstatat, statx, statfs */
+extern const struct fs_family fs_access_family;   /* access, faccessat, faccessat2 */
+extern const struct fs_family fs_readlink_family; /* readlink, readlinkat */
+extern const struct fs_family fs_getxattr_family; /* getxattr, lgetxattr, listxattr, llistxattr */
+extern const struct fs_family fs_inotify_family;  /* inotify_add_watch */
+extern const struct fs_family fs_getdents_family; /* getdents64, getdents (hide rules) */
 extern const struct fs_family fs_mkdir_family;
 extern const struct fs_family fs_mknod_family;
 extern const struct fs_family fs_unlink_family;

@@ -46,5 +46,35 @@ int fs_arg_pin(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr, bool f
  * is the parent's real path plus the name. For creating, removing, renaming. */
 int fs_arg_parent(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr,
 		  struct fs_arg *a);
+/*
+ * Same as fs_arg_pin (first argument only), but the walk and all that follows run with
+ * the identity ids makes of the target's: for a call that the kernel runs with other
+ * credentials than the fs ones (access without AT_EACCESS uses the real ids).
+ */
+typedef int (*fs_ids_fn)(sb_req *r, sb_creds *creds);
+int fs_arg_pin_as(sb_req *r, int dirfd, uint64_t addr, bool follow, bool empty_path, fs_ids_fn ids,
+		  struct fs_arg *a);
+/* AT_EMPTY_PATH with a NULL path (fstatat, statx since 6.11): the object behind dirfd itself. */
+int fs_arg_pin_empty(sb_req *r, int dirfd, struct fs_arg *a);
 /* Releases the pin (and, for a first argument, the target's identity and root). */
 void fs_arg_end(struct fs_arg *a);
+
+/*
+ * resolve_pin and resolve_parent with the sandbox's redirect rules applied: when a component
+ * reached (or the start) lies at or below a FROM, the walk goes on in TO, as a bind mount of
+ * TO on FROM would make it, ".." at TO's top included. Without redirect rules they are
+ * resolve_pin and resolve_parent. Every fs family resolves through these.
+ */
+int fs_resolve_pin(sb_req *r, struct resolve_ctx *c, int startfd, const char *path, bool follow,
+		   uint64_t resolve);
+int fs_resolve_parent(sb_req *r, struct resolve_ctx *c, int startfd, const char *path, char *name,
+		      size_t namesz);
+
+/*
+ * For calls that take no dirfd (getxattr, inotify_add_watch): makes this thread's cwd its own
+ * /proc/thread-self/fd in our procfs and puts the pin's number in name, so that the relative
+ * name "N" reaches the pinned object itself through the magic link (a symlink too: the jump
+ * lands on it, not on its target), whatever root the thread is in. fs_magic_leave goes back.
+ */
+int fs_magic_enter(sb_req *r, int pin, char *name, size_t size);
+void fs_magic_leave(sb_req *r);

@@ -127,7 +127,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 		if (!(flags & O_CREAT)) {
 			/* No creation: pin whatever the path leads to, as the call would. */
 			_cleanup_close_ int pin =
-				resolve_pin(c, base, path, !(flags & O_NOFOLLOW), a->resolve);
+				fs_resolve_pin(r, c, base, path, !(flags & O_NOFOLLOW), a->resolve);
 			if (pin < 0)
 				return pin;
 			int k = resolve_fd_path(pin, real, realsz);
@@ -154,7 +154,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 
 		/* Creation: the parent and the last component. */
 		char name[NAME_MAX + 2];
-		_cleanup_close_ int parent = resolve_parent(c, base, path, name, sizeof(name));
+		_cleanup_close_ int parent = fs_resolve_parent(r, c, base, path, name, sizeof(name));
 		if (parent < 0)
 			return parent;
 		if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
