@@ -380,7 +380,13 @@ void target_start(struct target *t)
 	t->pid = fork();
 	ASSERT_TRUE(t->pid >= 0);
 	if (t->pid == 0) {
-		close(sp[0]);
+		/* Only its own end: a copy of another target's control socket held here would
+		 * keep that target from seeing EOF when the test ends it. */
+		if (sp[1] != 3) {
+			dup2(sp[1], 3);
+			sp[1] = 3;
+		}
+		syscall(SYS_close_range, 4U, ~0U, 0U);
 		struct sock_filter f[] = {
 		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),

@@ -103,6 +103,57 @@ TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 	rm_rf(a.dir);
 }
 
+/* Attaches a fresh target under metadata; the caller ends it with target_stop. */
+static void attach(struct agent *a, struct target *t, const char *id, const char *metadata)
+{
+	char line[256];
+	target_start(t);
+	int s = agent_connect(a);
+	const char *p = payload(id, t->pid, metadata, NULL);
+	ASSERT_EQ(send_with_fds(s, p, strlen(p), &t->listener, 1), (ssize_t)strlen(p));
+	close(t->listener);
+	t->listener = -1;
+	close(s);
+	snprintf(line, sizeof(line), "container %s (pid %d, runtime ", id, (int)t->pid);
+	wait_log(a, line, 1, 5000);
+}
+
+/*
+ * A policy file is read when a container attaches: an edit applies to the containers that
+ * start after it, a running one keeps the rules it started with, and SIGHUP reports the
+ * edited file (broken or not) without touching either.
+ */
+TEST_TIMEOUT(agent_policy_edit_applies_to_new_containers, 60)
+{
+	struct agent a;
+	struct target old, new;
+	char pol[512], secret[512];
+	agent_start(&a);
+	snprintf(pol, sizeof(pol), "%s/edited.policy", a.pol);
+	snprintf(secret, sizeof(secret), "%s/secret", a.dir);
+	write_file(pol, "default allow\ndeny %s\n", secret);
+	attach(&a, &old, "before-edit", "policy=edited");
+	ASSERT_EQ(target_open(&old, secret), EACCES);
+
+	write_file(pol, "default allow\nalow %s\n", secret); /* broken */
+	ASSERT_EQ(kill(a.pid, SIGHUP), 0);
+	wait_log(&a, "reload: policy edited: ", 1, 5000);
+	ASSERT_EQ(target_open(&old, secret), EACCES);
+
+	write_file(pol, "default allow\n");
+	ASSERT_EQ(kill(a.pid, SIGHUP), 0);
+	wait_log(&a, "reload: 3 policies valid, 1 broken", 1, 5000);
+	attach(&a, &new, "after-edit", "policy=edited");
+	ASSERT_EQ(target_open(&new, secret), 0);
+	ASSERT_EQ(target_open(&old, secret), EACCES);
+	target_stop(&old);
+	target_stop(&new);
+	wait_log(&a, "exited", 2, 5000);
+	wait_baseline(&a);
+	agent_stop(&a, true);
+	rm_rf(a.dir);
+}
+
 /* Refusals: one line each, the listener closed (ENOSYS in the target), the agent unharmed. */
 static void refused(struct agent *a, const char *metadata, const char *why)
 {
