@@ -71,6 +71,12 @@ static void keep(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* A test that passed leaves nothing behind; a failed one keeps its directory to look at. */
+static void clean(const char *t)
+{
+	sh("rm -rf %s", t);
+}
+
 static const char *rules(const char *dir)
 {
 	static char r[16384];
@@ -243,6 +249,7 @@ TEST_TIMEOUT(each_call_under_each_rule, 120)
 			tap_fail(__FILE__, __LINE__, "'%s' changed ro, d or h:\n%s\nthen\n%s",
 				 ops[i], before, after);
 	}
+	clean(t);
 }
 
 /*
@@ -276,6 +283,7 @@ TEST(rename_and_link_across_a_denied_directory)
 	ASSERT_STREQ(out, "EACCES EACCES EACCES mine\n");
 	SH_OK("ls %s/x && cat %s/x/secret && test ! -e %s/y && test ! -e %s/z", t, t, t, t);
 	ASSERT_STREQ(out, "secret\nsecret\n");
+	clean(t);
 }
 
 /*
@@ -305,6 +313,7 @@ TEST(directory_rename_keeps_what_lies_below)
 	/* Natively the rename works: the refusal is the rule's. */
 	SH_OK("rm -rf %s/q && %s rename %s/p %s/q", t, fsop(), t, t);
 	ASSERT_STREQ(out, "ok\n");
+	clean(t);
 }
 
 /*
@@ -338,6 +347,7 @@ TEST(hard_link_to_a_denied_file)
 	      ", cat %s/m1'",
 	      sysbroker_bin(), t, t, fsop(), t, t);
 	ASSERT_STREQ(out, "ok pub\n");
+	clean(t);
 }
 
 /* Where a symlink is made is what is judged; its text is data, judged when followed. */
@@ -353,6 +363,7 @@ TEST(symlink_text_is_judged_on_use)
 	char want[4096];
 	snprintf(want, sizeof(want), "%s/x/secret\n", t);
 	ASSERT_STREQ(out, want);
+	clean(t);
 }
 
 /* New objects get the program's umask, as natively. */
@@ -375,6 +386,7 @@ TEST(umask_applies_to_what_is_made)
 	expand(script, dir, one, sizeof(one));
 	SH_OK("%s run --deny /nonexistent -- %s %s", sysbroker_bin(), fsop(), one);
 	ASSERT_STREQ(out, native);
+	clean(t);
 }
 
 /*
@@ -419,6 +431,7 @@ TEST(program_identity_not_the_supervisors)
 	      "%s %s",
 	      sysbroker_bin(), fsop(), one);
 	ASSERT_STREQ(out, native);
+	clean(t);
 }
 
 /*
@@ -461,6 +474,7 @@ TEST(handles_chroot_and_marks_refused_under_fs_rules)
 	ASSERT_STREQ(out, "EPERM EPERM EPERM EPERM EPERM\n");
 	SH_OK("%s run --allow-read / -- %s", sysbroker_bin(), one);
 	ASSERT_STREQ(out, "EPERM EPERM EPERM EPERM EPERM\n");
+	clean(t);
 }
 
 /* Device nodes are refused (a disk node in an allowed directory would read around every
@@ -477,6 +491,7 @@ TEST(device_nodes_refused_whiteouts_made)
 	      "mknodat %s/s w w 600 , owner %s/s/w",
 	      sysbroker_bin(), fsop(), t, t, t, t);
 	ASSERT_STREQ(out, "EPERM EPERM ok 0:0:600\n");
+	clean(t);
 }
 
 /*
@@ -493,6 +508,7 @@ TEST_TIMEOUT(changes_made_once_under_signals, 120)
 	ASSERT_STREQ(out, "0\n");
 	SH_OK("%s run --deny /nonexistent -- %s restart %s/s 2000", sysbroker_bin(), fsop(), t);
 	ASSERT_STREQ(out, "0\n");
+	clean(t);
 }
 
 /* fd-based calls carry no path: they stay native, and work on what an open gave. */
@@ -503,6 +519,7 @@ TEST(fd_based_calls_need_no_decision)
 	SH_OK("%s run --allow-read / --allow %s -- %s futimens %s/f", sysbroker_bin(), t, fsop(),
 	      t);
 	ASSERT_STREQ(out, "ok\n");
+	clean(t);
 }
 
 /* Each change is one audit line naming the call, the object, the action and the rule. */
@@ -525,6 +542,7 @@ TEST(audit_names_the_change)
 	snprintf(want, sizeof(want), "\"path\":\"%s/d\"", t);
 	ASSERT_TRUE(strstr(out, want));
 	ASSERT_TRUE(strstr(out, "\"action\":\"allow\""));
+	clean(t);
 }
 
 /* Runs fsop as nobody in a user namespace of its own whose maps we write from outside (under
@@ -567,4 +585,5 @@ TEST(user_namespace_capabilities_stay_in_it)
 	ASSERT_STREQ(out, native);
 	SH_OK("stat -c %%a %s/rootfile", t);
 	ASSERT_STREQ(out, "644\n");
+	clean(t);
 }

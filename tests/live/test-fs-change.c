@@ -128,6 +128,15 @@ static int run(enum when w, const char *mode, const char *dir)
 	return WEXITSTATUS(st);
 }
 
+/* A test that passed leaves nothing behind; a failed one keeps its directory. */
+static void clean(const char *dir)
+{
+	char d[4200];
+	snprintf(d, sizeof(d), "%s/d", dir);
+	rmdir(d);
+	rmdir(dir);
+}
+
 static const char *tmpdir(void)
 {
 	static char dir[] = "/tmp/sb-fs-change-XXXXXX";
@@ -143,6 +152,7 @@ TEST(restart_after_the_change_gets_its_answer)
 	ASSERT_EQ(run(AFTER, "restart", dir), 0);
 	ASSERT_EQ(atomic_load(&made), 2);
 	ASSERT_EQ(atomic_load(&entered), 3);
+	clean(dir);
 }
 
 /* The same while the restart reaches a second worker before the first finished. */
@@ -151,6 +161,7 @@ TEST(restart_on_another_worker_waits_for_the_first)
 	const char *dir = tmpdir();
 	ASSERT_EQ(run(AFTER_AND_HOLD, "restart", dir), 0);
 	ASSERT_EQ(atomic_load(&made), 2);
+	clean(dir);
 }
 
 /* Abandoned before the change: nothing is made (the program saw EINTR, as if the call never
@@ -163,4 +174,5 @@ TEST(abandoned_before_the_change_makes_nothing)
 	char d[4200];
 	snprintf(d, sizeof(d), "%s/d", dir);
 	ASSERT_TRUE(access(d, F_OK) < 0 && errno == ENOENT);
+	clean(dir);
 }
