@@ -32,6 +32,7 @@
 #define AGENT_SCM_MAX 253      /* SCM_MAX_FD: the most one message can carry */
 #define AGENT_ACCEPT_BURST 64  /* accepts per wake-up, so connections get their turn */
 #define AGENT_READ_BURST 64    /* reads per wake-up of one connection */
+#define AGENT_STOP_GRACE 5     /* seconds the workers get to finish after SIGTERM */
 #define SD_LISTEN_FDS_START 3
 #define SECCOMP_FD_NAME "seccompFd"
 
@@ -757,6 +758,63 @@ static int signal_ready(int fd, uint32_t events, void *userdata)
 
 /* ---- main ---- */
 
+struct stopper {
+	sb_supervisor *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void *stopper_main(void *arg)
+{
+	struct stopper *st = arg;
+	sb_supervisor_free(st->s);
+	pthread_mutex_lock(&st->lock);
+	st->done = true;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/*
+ * sb_supervisor_free joins every worker, and a worker inside an emulated call that never
+ * returns (opening a FIFO for a container that no one writes to; workers block signals,
+ * so nothing interrupts it) would keep the agent from ever stopping. Frees s on a thread of
+ * its own and waits at most seconds; false when that was not enough.
+ */
+static bool supervisor_free_within(sb_supervisor *s, int seconds)
+{
+	struct stopper st = {.s = s};
+	pthread_condattr_t ca;
+	pthread_t t;
+	struct timespec until;
+
+	if (!s)
+		return true;
+	pthread_mutex_init(&st.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t, NULL, stopper_main, &st) != 0) {
+		sb_supervisor_free(s);
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&st.lock);
+	while (!st.done && pthread_cond_timedwait(&st.cond, &st.lock, &until) != ETIMEDOUT)
+		;
+	bool done = st.done;
+	pthread_mutex_unlock(&st.lock);
+	if (!done)
+		return false; /* st stays in use by the thread: the caller exits */
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&st.cond);
+	pthread_mutex_destroy(&st.lock);
+	return true;
+}
+
 /*
  * Every served container holds one listener fd here, every waiting connection a socket and
  * up to AGENT_MAX_FDS received fds. The usual soft limit of 1024 would refuse containers
@@ -927,7 +985,15 @@ int cmd_agent(int argc, char **argv)
 
 out:
 	/* Stops the workers and closes every listener: containers then see ENOSYS. */
-	sb_supervisor_free(a.s);
+	if (!supervisor_free_within(a.s, AGENT_STOP_GRACE)) {
+		/* A worker is still inside an emulated call; exiting ends it, and the kernel
+		 * closes every listener as it would have. */
+		agent_log("a request still blocks after %d s (an open of a FIFO nobody writes "
+			  "to, a hung file system): exiting without waiting for it",
+			  AGENT_STOP_GRACE);
+		socket_remove(&a);
+		_exit(ret);
+	}
 	while (a.conns) {
 		struct conn *cn = a.conns;
 		a.conns = cn->next;

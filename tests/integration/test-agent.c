@@ -1,6 +1,8 @@
 /* Integration tests of `sysbroker agent`: the real binary with hostile peers, socket handling, and
  * real runc and crun containers. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -18,6 +20,21 @@
 #include "tap.h"
 
 /* ---- the agent itself ---- */
+
+/* Attaches a fresh target under metadata; the caller ends it with target_stop. */
+static void attach(struct agent *a, struct target *t, const char *id, const char *metadata)
+{
+	char line[256];
+	target_start(t);
+	int s = agent_connect(a);
+	const char *p = payload(id, t->pid, metadata, NULL);
+	ASSERT_EQ(send_with_fds(s, p, strlen(p), &t->listener, 1), (ssize_t)strlen(p));
+	close(t->listener);
+	t->listener = -1;
+	close(s);
+	snprintf(line, sizeof(line), "container %s (pid %d, runtime ", id, (int)t->pid);
+	wait_log(a, line, 1, 5000);
+}
 
 TEST_TIMEOUT(agent_serves_and_stops, 60)
 {
@@ -71,6 +88,64 @@ TEST_TIMEOUT(agent_stops_while_serving, 60)
 	rm_rf(a.dir);
 }
 
+/* Whether a task of pid sleeps in the kernel function fn (its wchan). */
+static bool task_waits_in(pid_t pid, const char *fn)
+{
+	char path[64], p[512];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/wchan", path, de->d_name);
+		found = !strcmp(read_file(p), fn);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * SIGTERM while a worker is stuck inside an emulated call (an open of a FIFO no one will
+ * write to; workers block signals, so nothing interrupts it): the agent still exits 0
+ * after its grace period, says why, removes its socket, and the container's call fails
+ * with ENOSYS.
+ */
+TEST_TIMEOUT(agent_stops_while_a_request_blocks, 60)
+{
+	struct agent a;
+	struct target t;
+	char fifo[512], cmd[600], ans[64];
+	agent_start(&a);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", a.dir);
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	attach(&a, &t, "fifo-reader", NULL);
+	snprintf(cmd, sizeof(cmd), "o%s\n", fifo);
+	ASSERT_EQ(write(t.ctl, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	long end = now_ms() + 10000;
+	while (!task_waits_in(a.pid, "wait_for_partner")) {
+		if (now_ms() > end)
+			tap_fail(__FILE__, __LINE__, "no agent worker blocked in the FIFO open");
+		sleep_ms(10);
+	}
+	ASSERT_EQ(kill(a.pid, SIGTERM), 0);
+	ASSERT_EQ(wait_exit(a.pid, 30, "agent"), 0);
+	ASSERT_TRUE(strstr(agent_log(&a), "a request still blocks after 5 s"));
+	struct stat sb;
+	ASSERT_TRUE(lstat(a.sock, &sb) < 0);
+	struct pollfd p = {t.ctl, POLLIN, 0};
+	ASSERT_EQ(poll(&p, 1, 10000), 1);
+	ssize_t n = read(t.ctl, ans, sizeof(ans) - 1);
+	ASSERT_TRUE(n > 0);
+	ans[n] = 0;
+	ASSERT_EQ(atoi(ans), ENOSYS);
+	target_stop(&t);
+	rm_rf(a.dir);
+}
+
 TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 {
 	struct agent a;
@@ -101,21 +176,6 @@ TEST_TIMEOUT(agent_enforces_policy_from_metadata, 60)
 		tap_fail(__FILE__, __LINE__, "audit:\n%s", log);
 	agent_stop(&a, true);
 	rm_rf(a.dir);
-}
-
-/* Attaches a fresh target under metadata; the caller ends it with target_stop. */
-static void attach(struct agent *a, struct target *t, const char *id, const char *metadata)
-{
-	char line[256];
-	target_start(t);
-	int s = agent_connect(a);
-	const char *p = payload(id, t->pid, metadata, NULL);
-	ASSERT_EQ(send_with_fds(s, p, strlen(p), &t->listener, 1), (ssize_t)strlen(p));
-	close(t->listener);
-	t->listener = -1;
-	close(s);
-	snprintf(line, sizeof(line), "container %s (pid %d, runtime ", id, (int)t->pid);
-	wait_log(a, line, 1, 5000);
 }
 
 /*
