@@ -188,6 +188,13 @@ int sb_req_reply_value(sb_req *r, int64_t val);  /* the call returns val */
  */
 int sb_req_reply_fd(sb_req *r, int fd, bool cloexec);
 /*
+ * The same, but consumes fd, and our copy is closed before the target runs again where
+ * the listener allows it (a filter with WAIT_KILLABLE_RECV, as sb_spawn installs with
+ * wait_killable): a file the supervisor still held open for writing would make the
+ * program's exec of it fail with ETXTBSY.
+ */
+int sb_req_reply_fd_close(sb_req *r, int fd, bool cloexec);
+/*
  * dup2 from outside: puts our fd at targetfd in the target (ADDFD|SETFD). Not an answer;
  * follow with a reply. EBADF from the target's RLIMIT_NOFILE is passed back.
  */
@@ -209,7 +216,8 @@ typedef struct sb_req_note {
 } sb_req_note;
 sb_req_note *sb_req_note_get(sb_req *r);
 
-/* Called after every answered request (audit). Runs on the worker that answered. */
+/* Called after every answered request (audit), once its handler has returned. Runs on
+ * the worker that answered. */
 typedef void (*sb_after_fn)(sb_req *r, int64_t result, int err, void *userdata);
 void sb_on_answer(sb_supervisor *s, sb_after_fn fn, void *userdata);
 

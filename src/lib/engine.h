@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sysbroker/sysbroker.h>
 
@@ -21,6 +22,7 @@ struct sb_listener {
 	sb_supervisor *s;
 	void *data;
 	sb_listener_gone_fn gone;
+	bool wait_killable; /* its filter has WAIT_KILLABLE_RECV (we installed it) */
 };
 
 enum source_kind {
@@ -57,6 +59,8 @@ struct sb_supervisor {
 	int wakefd; /* eventfd: level-triggered, wakes every worker to stop */
 	int procfd; /* our /proc: workers may be chrooted into a target's root */
 	int rootfd, cwdfd; /* our root and cwd, for workers to start from and return to */
+	dev_t userns_dev;   /* our user namespace (/proc/self/ns/user), to tell a target's apart */
+	ino_t userns_ino;
 	struct handler handlers[SB_MAX_NR];
 	sb_after_fn after;
 	void *after_userdata;
@@ -81,6 +85,7 @@ struct sb_req {
 	sb_listener *l;
 	struct seccomp_notif *notif; /* sized from SECCOMP_GET_NOTIF_SIZES */
 	bool answered;
+	bool delivered;  /* our answer reached the target (the after hook runs then) */
 	int64_t result; /* what the target saw: value, or -errno */
 	int memfd, pidfd, procfd;
 	bool procfd_unchecked; /* opened early; proven by the next successful ID_VALID */

@@ -118,8 +118,16 @@ static int ident_init(void)
 	if (unshare(CLONE_FS) == 0)
 		ti.fs_private = true;
 	if (ti.fs_private && sup_root >= 0) {
-		if (fchdir(sup_root) < 0 || chroot(".") < 0)
-			return negative_errno();
+		/* Only when the creator was elsewhere: an unprivileged supervisor cannot
+		 * chroot at all (and never did). */
+		dev_t d1, d2;
+		ino_t i1, i2;
+		uint64_t m1, m2;
+		if (root_id(sup_root, "", &d1, &i1, &m1) < 0 || root_id(AT_FDCWD, "/", &d2, &i2, &m2) < 0 ||
+		    d1 != d2 || i1 != i2 || m1 != m2) {
+			if (fchdir(sup_root) < 0 || chroot(".") < 0)
+				return negative_errno();
+		}
 		if (sup_cwd >= 0)
 			(void)!fchdir(sup_cwd);
 	}

@@ -14,6 +14,7 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->l = l;
 	r->notif = n;
 	r->answered = false;
+	r->delivered = false;
 	r->result = 0;
 	r->memfd = r->pidfd = r->procfd = -1;
 	r->procfd_unchecked = false;
@@ -42,10 +43,21 @@ static int sanitize_errno(int err)
 static void after_answer(sb_req *r)
 {
 	r->answered = true;
-	if (r->s->after) {
-		int err = r->result < 0 ? (int)-r->result : 0;
-		r->s->after(r, r->result, err, r->s->after_userdata);
-	}
+	r->delivered = true;
+}
+
+/*
+ * The after-answer hook (audit) runs once the handler has returned, never inside a reply:
+ * a handler closes its copy of an injected fd right after the reply, and a file we still
+ * held open for writing while the program went on would make its exec of it fail with
+ * ETXTBSY.
+ */
+static void run_after_hook(sb_req *r)
+{
+	if (!r->delivered || !r->s->after)
+		return;
+	int err = r->result < 0 ? (int)-r->result : 0;
+	r->s->after(r, r->result, err, r->s->after_userdata);
 }
 
 void req_dispatch(sb_req *r)
@@ -53,22 +65,22 @@ void req_dispatch(sb_req *r)
 	int nr = r->notif->data.nr;
 	/* Only native calls reach us (the filter kills other arches), but a listener handed
 	 * in from elsewhere (agent) may carry any filter: never trust its arch. */
-	if (r->notif->data.arch != AUDIT_ARCH_X86_64 || nr < 0 || nr >= SB_MAX_NR) {
-		sb_req_reply_errno(r, ENOSYS);
-		return;
-	}
-	struct handler h = r->s->handlers[nr];
+	struct handler h = {0};
+	if (r->notif->data.arch == AUDIT_ARCH_X86_64 && nr >= 0 && nr < SB_MAX_NR)
+		h = r->s->handlers[nr];
 	if (!h.fn) {
 		sb_req_reply_errno(r, ENOSYS);
+		run_after_hook(r);
 		return;
 	}
 	int ret = h.fn(r, h.userdata);
-	if (r->answered)
-		return;
-	/* A handler that failed without answering denies: fail closed, never continue. */
-	if (ret == -ENOENT && sb_req_valid(r) == -ENOENT)
-		return; /* the target is gone; nobody to answer */
-	sb_req_reply_errno(r, ret < 0 ? -ret : ENOSYS);
+	if (!r->answered) {
+		/* A handler that failed without answering denies: fail closed, never continue.
+		 * ENOENT with the request gone: the target left, nobody to answer. */
+		if (!(ret == -ENOENT && sb_req_valid(r) == -ENOENT))
+			sb_req_reply_errno(r, ret < 0 ? -ret : ENOSYS);
+	}
+	run_after_hook(r);
 }
 
 int sb_req_nr(const sb_req *r)
@@ -167,6 +179,37 @@ int sb_req_reply_fd(sb_req *r, int fd, bool cloexec)
 	 */
 	sb_req_reply_errno(r, ret == -EMFILE ? EMFILE : EIO);
 	return ret;
+}
+
+int sb_req_reply_fd_close(sb_req *r, int fd, bool cloexec)
+{
+	if (r->answered) {
+		safe_close(fd);
+		return -EALREADY;
+	}
+	if (!r->l->wait_killable) {
+		int ret = sb_req_reply_fd(r, fd, cloexec);
+		safe_close(fd);
+		return ret;
+	}
+	/*
+	 * The target's wait is killable only (WAIT_KILLABLE_RECV): no signal can take it out
+	 * of the call between an ADDFD and a SEND, so the two-step answer leaks nothing
+	 * (kernel-api.md rule 5), and it lets us drop our copy before the target runs again:
+	 * a file we still held open for writing would make its exec fail with ETXTBSY.
+	 */
+	int ret = notify_addfd(r->l->fd, r->notif->id, fd, -1, 0, cloexec);
+	safe_close(fd);
+	if (ret < 0) {
+		if (ret == -ENOENT) {
+			r->answered = true;
+			return ret;
+		}
+		sb_req_reply_errno(r, ret == -EMFILE ? EMFILE : EIO);
+		return ret;
+	}
+	int k = sb_req_reply_value(r, ret);
+	return k < 0 ? k : ret;
 }
 
 int sb_req_replace_fd(sb_req *r, int fd, int targetfd, bool cloexec)

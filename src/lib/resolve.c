@@ -225,12 +225,14 @@ static unsigned long long start_time(int dirfd, const char *pid)
  */
 static int proc_level(int procroot, const struct resolve_ctx *c)
 {
+	/* The calling thread's own entry: /proc/TID of a thread that is not the leader is
+	 * reachable too (unlisted), and it is the thread's start time we compare. */
 	unsigned long long mine = start_time(c->procfd, ".");
 	if (!mine)
 		return -1;
 	for (int i = c->creds.ns_depth - 1; i >= 0; i--) {
 		char pid[16];
-		snprintf(pid, sizeof(pid), "%d", (int)c->creds.ns_tgids[i]);
+		snprintf(pid, sizeof(pid), "%d", (int)c->creds.ns_tids[i]);
 		if (start_time(procroot, pid) == mine)
 			return i;
 	}

@@ -67,6 +67,11 @@ static _Noreturn void child_main(const sb_spawn_opts *o, char *const argv[],
 	 * ends the spin below, which needs no system call to be killed). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		child_fail(h, ESRCH);
+	/* A supervisor that made itself non-dumpable (sysbroker run does) passed that on:
+	 * then an unprivileged supervisor could not take our listener with pidfd_getfd.
+	 * execve decides dumpability afresh for the program anyway. */
+	if (prctl(PR_SET_DUMPABLE, 1) < 0)
+		child_fail(h, errno);
 	if (move_fd(o->stdin_fd, 0) < 0 || move_fd(o->stdout_fd, 1) < 0 ||
 	    move_fd(o->stderr_fd, 2) < 0)
 		child_fail(h, errno);
@@ -195,6 +200,7 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 		kill_and_reap(pid);
 		goto out;
 	}
+	l->wait_killable = flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 	atomic_store(&h->state, HANDOFF_TAKEN);
 	/* EOF: execve succeeded (the pipe is close-on-exec). An errno: it failed, and the
 	 * child exits 126/127; the caller decides how to report it. */

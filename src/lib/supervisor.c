@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -242,6 +243,11 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 	s->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	s->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	s->cwdfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat uns;
+	if (stat("/proc/self/ns/user", &uns) == 0) {
+		s->userns_dev = uns.st_dev;
+		s->userns_ino = uns.st_ino;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->stopped_cond, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);

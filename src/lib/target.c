@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -216,6 +217,19 @@ int sb_req_creds(sb_req *r, sb_creds *ret)
 			ret->groups[ret->ngroups++] = (gid_t)v;
 			p = end;
 		}
+	}
+	/*
+	 * CapEff counts in the target's own user namespace: root of a namespace it made with
+	 * unshare(CLONE_NEWUSER) shows every capability, which hold nothing over our objects.
+	 * We act in our namespace, so such a target gets none lent.
+	 */
+	if (ret->cap_eff) {
+		struct stat st;
+		int dfd = sb_req_procfd(r);
+		if (dfd < 0 || fstatat(dfd, "ns/user", &st, 0) < 0)
+			ret->cap_eff = 0; /* cannot tell: lend nothing */
+		else if (st.st_ino != r->s->userns_ino || st.st_dev != r->s->userns_dev)
+			ret->cap_eff = 0;
 	}
 	/* No ID_VALID here: the status came through /proc/TID opened before one, and that
 	 * fd answers ESRCH rather than show another task that reused the number. */

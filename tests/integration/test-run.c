@@ -319,3 +319,55 @@ TEST(opens_run_with_the_programs_identity)
 	ASSERT_STREQ(out, "rc=1\n640 65534 65534\n4\n");
 	ASSERT_TRUE(strstr(err, "Permission denied"));
 }
+
+TEST(unprivileged_supervisor)
+{
+	/* sysbroker run by an ordinary user: the hand-off, the opens and the audit work
+	 * without any privilege (the child must not inherit our non-dumpable state). */
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK))
+		tap_skip("needs root (to become another user) and setpriv");
+	const char *t = test_tmpdir();
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "chmod 777 %s && setpriv --reuid=65534 --regid=65534 --clear-groups %s run --audit %s/nr.jsonl "
+		 "-- sh -c 'cat /etc/hostname >/dev/null && id -u && echo x > %s/nr.txt && cat %s/nr.txt'",
+		 t, sysbroker_bin(), t, t, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_STREQ(out, "65534\nx\n");
+	snprintf(cmd, sizeof(cmd), "grep -c '\"path\":\"%s/nr.txt\"' %s/nr.jsonl", t, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_TRUE(atoi(out) >= 2);
+}
+
+TEST(a_written_file_can_be_executed_at_once)
+{
+	/* The supervisor's copy of a file the program opened for writing is closed before
+	 * anything else happens (the audit runs after), so exec right after close does not
+	 * meet ETXTBSY. */
+	const char *t = test_tmpdir();
+	ASSERT_EQ(sb("run --audit /dev/null --deny /nonexistent -- sh -c 'for i in $(seq 1 40); do "
+		     "cp /bin/true %s/x$i && %s/x$i || exit 1; done; echo ok'",
+		     t, t),
+		  0);
+	ASSERT_STREQ(out, "ok\n");
+}
+
+TEST(no_capabilities_lent_to_a_user_namespace_root)
+{
+	/* An unprivileged program that makes a user namespace of its own holds every
+	 * capability there, none over our files: opens emulated for it must not use ours. */
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK))
+		tap_skip("needs root and setpriv");
+	const char *b = getenv("SB_BUILDDIR");
+	if (!b)
+		tap_skip("SB_BUILDDIR not set");
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups %s/tests/integration/userns-open",
+		 b);
+	char native[64];
+	ASSERT_EQ(run_sh(cmd, native, sizeof(native), err, sizeof(err)), 0);
+	ASSERT_STREQ(native, "EACCES\n");
+	ASSERT_EQ(sb("run -- %s", cmd), 0);
+	ASSERT_STREQ(out, "EACCES\n");
+}

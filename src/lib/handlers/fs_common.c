@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "fs_common.h"
 #include "identity.h"
+#include "identity.h"
 #include "macros.h"
 #include "strutil.h"
 
@@ -90,7 +91,17 @@ static int arg_begin(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr, 
 	a->startfd = -1;
 	a->fd = -1;
 	a->name[0] = a->real[0] = 0;
+	/* A second argument is read while the first holds the target's identity: read it
+	 * as ourselves (a target that changed uid without exec is not dumpable, and its
+	 * effective caps would not let us read its memory). */
+	if (first)
+		identity_restore();
 	int k = sb_req_read_string(r, addr, a->path, sizeof(a->path));
+	if (first) {
+		int k2 = identity_assume(&first->c.creds);
+		if (k2 < 0)
+			return k2;
+	}
 	if (k < 0)
 		return k;
 	if (!a->path[0] && !empty_path)

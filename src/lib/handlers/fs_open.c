@@ -283,8 +283,7 @@ static int fs_open_handler(sb_req *r, void *userdata)
 			strlcpy_sb(note->path, path, sizeof(note->path));
 		return fd;
 	}
-	k = sb_req_reply_fd(r, fd, a.flags & O_CLOEXEC);
-	safe_close(fd);
+	k = sb_req_reply_fd_close(r, fd, a.flags & O_CLOEXEC);
 	return k < 0 && k != -ENOENT ? k : 0;
 }
 
