@@ -13,7 +13,6 @@
 #include "engine.h"
 #include "fs_common.h"
 #include "identity.h"
-#include "identity.h"
 #include "macros.h"
 #include "strutil.h"
 
