@@ -93,8 +93,15 @@ static void drain(int fd, int i)
 static void start_servers(void)
 {
 	snprintf(dir, sizeof(dir), "%s", test_tmpdir());
-	C = mmap(NULL, sizeof(*C), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* In a file: the hostile program maps it too, to know when its race was run. */
+	char cp[128];
+	snprintf(cp, sizeof(cp), "%s/counts", dir);
+	int cfd = open(cp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_TRUE(cfd >= 0);
+	ASSERT_EQ(ftruncate(cfd, sizeof(*C)), 0);
+	C = mmap(NULL, sizeof(*C), PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
 	ASSERT_TRUE(C != MAP_FAILED);
+	close(cfd);
 	ASSERT_EQ(pipe2(ctl, O_CLOEXEC), 0);
 	ASSERT_EQ(pipe2(ack, O_CLOEXEC), 0);
 	int fds[SRV_N];
@@ -234,6 +241,30 @@ static void count(struct tally *t, int r)
 		t->other++;
 }
 
+/*
+ * Keeps the race going: at least TRIES tries, then on until it was seen both ways (a loaded
+ * machine may not run the flipper for a while): natively, both servers reached (the
+ * program reads the servers' counts); under sysbroker, both a success and a refusal. Only
+ * escapes are counted when there is no allowed side (need_ok false).
+ */
+static struct counters *seen;
+static int side_ok = -1, side_no = -1;
+static bool need_ok = true, supervised;
+
+static bool more(const struct tally *t, long i)
+{
+	if (i < TRIES)
+		return true;
+	if (i >= 50L * TRIES)
+		return false;
+	if (supervised)
+		return !(t->denied > 0 && (t->ok > 0 || !need_ok));
+	if (side_no < 0)
+		return !(t->esc > 0 && t->ok > 0);
+	return !(atomic_load(&seen->hits[side_no]) > 0 &&
+		 (!need_ok || atomic_load(&seen->hits[side_ok]) > 0));
+}
+
 static int child_main(const char *mode)
 {
 	int p_ok = 0, p_no = 0, u_ok = 0, u_no = 0;
@@ -249,10 +280,23 @@ static int child_main(const char *mode)
 	struct tally t = {0};
 	pthread_t th;
 	const char *what = "port";
+	supervised = getenv("SB_SUPERVISED") != NULL;
+	char cp[128];
+	snprintf(cp, sizeof(cp), "%s/counts", d);
+	int cfd = open(cp, O_RDONLY | O_CLOEXEC);
+	seen = cfd < 0 ? MAP_FAILED : mmap(NULL, sizeof(*seen), PROT_READ, MAP_SHARED, cfd, 0);
+	if (seen == MAP_FAILED)
+		return 98;
+	bool unix_side = strstr(mode, "symlink") != NULL;
+	side_ok = unix_side ? SRV_UNIX_OK : udp ? SRV_UDP_OK : SRV_TCP_OK;
+	side_no = unix_side ? SRV_UNIX_NO : udp ? SRV_UDP_NO : SRV_TCP_NO;
+	need_ok = strncmp(mode, "dup2", 4) != 0;
+	if (!strcmp(mode, "bind-flip"))
+		side_no = -1;
 
 	if (!strcmp(mode, "connect-flip")) {
 		start_flipper(&th, what);
-		for (int i = 0; i < TRIES; i++) {
+		for (long i = 0; more(&t, i); i++) {
 			int s = socket(AF_INET, SOCK_STREAM, 0);
 			count(&t, connect(s, (struct sockaddr *)&flip_addr, sizeof(flip_addr)));
 			close(s);
@@ -260,7 +304,7 @@ static int child_main(const char *mode)
 	} else if (!strcmp(mode, "sendto-flip-udp")) {
 		start_flipper(&th, what);
 		int s = socket(AF_INET, SOCK_DGRAM, 0);
-		for (int i = 0; i < TRIES; i++)
+		for (long i = 0; more(&t, i); i++)
 			count(&t, (int)sendto(s, "x", 1, 0, (struct sockaddr *)&flip_addr,
 					      sizeof(flip_addr)));
 	} else if (!strcmp(mode, "sendmsg-flip-udp")) {
@@ -273,12 +317,12 @@ static int child_main(const char *mode)
 		what = "name";
 		start_flipper(&th, what);
 		int s = socket(AF_INET, SOCK_DGRAM, 0);
-		for (int i = 0; i < TRIES; i++)
+		for (long i = 0; more(&t, i); i++)
 			count(&t, (int)sendmsg(s, &flip_msg, 0));
 	} else if (!strcmp(mode, "sendmmsg-flip-udp")) {
 		start_flipper(&th, what);
 		int s = socket(AF_INET, SOCK_DGRAM, 0);
-		for (int i = 0; i < TRIES; i++) {
+		for (long i = 0; more(&t, i); i++) {
 			struct iovec iov = {"x", 1};
 			struct mmsghdr mm[2] = {
 			    {.msg_hdr = {.msg_name = &flip_addr,
@@ -302,7 +346,7 @@ static int child_main(const char *mode)
 		flip_a = socket(AF_UNIX, dg ? SOCK_DGRAM : SOCK_STREAM, 0);
 		flip_fd = dup(flip_a);
 		what = "dup2";
-		for (int i = 0; i < TRIES; i++) {
+		for (long i = 0; more(&t, i); i++) {
 			flip_b = socket(AF_INET, dg ? SOCK_DGRAM : SOCK_STREAM, 0);
 			atomic_store(&flipping, true);
 			start_flipper(&th, what);
@@ -327,7 +371,7 @@ static int child_main(const char *mode)
 		start_flipper(&th, what);
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", flip_link);
-		for (int i = 0; i < TRIES; i++) {
+		for (long i = 0; more(&t, i); i++) {
 			int s = socket(AF_UNIX, SOCK_STREAM, 0);
 			count(&t, connect(s, (struct sockaddr *)&a, sizeof(a)));
 			close(s);
@@ -352,7 +396,7 @@ static int child_main(const char *mode)
 		start_flipper(&th, what);
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s/x.sock", flip_link);
-		for (int i = 0; i < TRIES; i++) {
+		for (long i = 0; more(&t, i); i++) {
 			int s = socket(AF_UNIX, SOCK_STREAM, 0);
 			int r = bind(s, (struct sockaddr *)&a, sizeof(a));
 			count(&t, r);
@@ -420,10 +464,11 @@ static struct tally run_child(const char *mode, const char *policy)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	ASSERT_TRUE(n > 0);
 	self[n] = 0;
-	snprintf(cmd, sizeof(cmd), "SB_CHILD=%s SB_DIR=%s SB_PORTS='%d %d %d %d' %s%s%s%s %s", mode,
-		 dir, C->port[SRV_TCP_OK], C->port[SRV_TCP_NO], C->port[SRV_UDP_OK],
-		 C->port[SRV_UDP_NO], policy ? sysbroker_bin() : "", policy ? " run " : "",
-		 policy ? policy : "", policy ? " --" : "", self);
+	snprintf(cmd, sizeof(cmd), "SB_CHILD=%s SB_DIR=%s SB_PORTS='%d %d %d %d' %s%s%s%s%s %s",
+		 mode, dir, C->port[SRV_TCP_OK], C->port[SRV_TCP_NO], C->port[SRV_UDP_OK],
+		 C->port[SRV_UDP_NO], policy ? "SB_SUPERVISED=1 " : "",
+		 policy ? sysbroker_bin() : "", policy ? " run " : "", policy ? policy : "",
+		 policy ? " --" : "", self);
 	reset_counts();
 	int rc = run_sh(cmd, out, sizeof(out), err, sizeof(err));
 	if (rc != 0)

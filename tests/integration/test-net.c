@@ -398,6 +398,36 @@ TEST_TIMEOUT(published_edge_triggered_epoll, 60)
 	ASSERT_STREQ(got, "et=4\net=1\net=1\n");
 }
 
+TEST_TIMEOUT(published_server_reached_from_inside_too, 60)
+{
+	/* A client inside the namespace connects to the server there (loopback is up): its
+	 * connection is the program's own and is accepted as it is, beside outside ones. */
+	need_python();
+	need_netns();
+	const char *t = test_tmpdir();
+	int p = free_port();
+	ASSERT_EQ(
+	    sh("%s run --unshare-net --publish %d:9000 -- sh -c '%s accept-server 9000 3 %s/ready "
+	       "& "
+	       "while [ ! -e %s/ready ]; do sleep 0.02; done; %s many 9000 1 > %s/inside; wait' "
+	       ">%s/s.log 2>&1 & echo $! > %s/sb.pid",
+	       sysbroker_bin(), p, helper, t, t, helper, t, t, t),
+	    0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/inside", t);
+	wait_file(path);
+	char got[256] = "";
+	int k = sh("%s many %d 2", helper, p);
+	keep(got, sizeof(got), out);
+	int rc = sh("pid=$(cat %s/sb.pid); while kill -0 $pid 2>/dev/null; do sleep 0.02; done; "
+		    "cat %s/inside",
+		    t, t);
+	ASSERT_EQ(k, 0);
+	ASSERT_EQ(rc, 0);
+	ASSERT_STREQ(got, "hi=2\n");
+	ASSERT_STREQ(out, "hi=1\n");
+}
+
 /* ---- the cases a script cannot pace: this binary as the program (SB_CHILD=mode) ---- */
 
 static atomic_int blocked_result = 1, blocked_tid;

@@ -59,7 +59,6 @@ struct inner {
 	socklen_t dial_len;
 	int backlog;  /* from its listen(): no more dummies than its queue holds */
 	bool current; /* the latest bound to the port in its namespace: it gets the dummies */
-	bool lo_checked;
 	struct dummy *dummies;
 	size_t n_dummies;
 	int stash[MAX_STASH]; /* accepted outside, their accept gone: first for the next */
@@ -151,6 +150,23 @@ static void loopback_up(void)
 	(void)ioctl(fd, SIOCSIFFLAGS, &ifr);
 }
 
+static void *loopback_up_thread(void *netns)
+{
+	/* setns is per thread: this one is made for it and ends in the program's namespace. */
+	if (setns(*(int *)netns, CLONE_NEWNET) == 0)
+		loopback_up();
+	return NULL;
+}
+
+/* Before the program's listener is registered: the dummies reach it through loopback, and
+ * so may the program's own clients from inside, at once. */
+static void loopback_up_in(int netns)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, loopback_up_thread, &netns) == 0)
+		pthread_join(t, NULL);
+}
+
 /* Drops dummies whose connection failed (refused: nobody listened; reset: the listener
  * went away), so that they are made again where they can succeed. */
 static void prune_dummies(struct inner *in)
@@ -181,10 +197,6 @@ static int make_dummy(struct publisher *p, struct inner *in)
 	 * the program's for one socket() and comes back. */
 	if (setns(in->netns, CLONE_NEWNET) < 0)
 		return negative_errno();
-	if (!in->lo_checked) {
-		loopback_up();
-		in->lo_checked = true;
-	}
 	int fd = socket(in->dial.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int err = errno;
 	if (setns(p->own_netns, CLONE_NEWNET) < 0) {
@@ -370,6 +382,7 @@ int publish_bound(sb_req *r, struct sb_sandbox *sb, const struct net_sock *s,
 		inner_free(in);
 		return err;
 	}
+	loopback_up_in(in->netns);
 	/* Dummies dial the address it bound, loopback for a wildcard. */
 	in->dial = bound;
 	in->dial_len = bl;
@@ -466,6 +479,23 @@ static bool same_addr(const struct sockaddr_storage *a, socklen_t al,
 	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 }
 
+/* accept4 that never waits, on a listener the program may have left blocking: O_NONBLOCK
+ * only around the call (there is no per-call flag for accept). */
+static int accept_nonblock(int fd, struct sockaddr_storage *peer, socklen_t *peerlen)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	int c = accept4(fd, (struct sockaddr *)peer, peerlen, SOCK_CLOEXEC);
+	int err = errno;
+	if (!(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl);
+	errno = err;
+	return c;
+}
+
 /*
  * The next connection for the program's accept on its listener fd: a stashed one, a real
  * connection from inside its namespace, or one from our listeners (a dummy in the program's
@@ -485,12 +515,13 @@ static int take_connection(struct publisher *p, struct inner *in, int fd,
 	}
 	for (;;) {
 		bool consumed = false;
-		/* Only our handlers accept on this socket (every accept of the program comes
-		 * here), and under this lock: readable means accept4 will not block. */
+		/* The program's listener may be blocking and is shared with it: a native
+		 * accept of its own (a dup2 race past our check) could take the connection
+		 * between a poll and our accept, so the accept itself must not wait. */
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		if (poll(&pf, 1, 0) > 0 && (pf.revents & POLLIN)) {
 			*peerlen = sizeof(*peer);
-			int c = accept4(fd, (struct sockaddr *)peer, peerlen, SOCK_CLOEXEC);
+			int c = accept_nonblock(fd, peer, peerlen);
 			if (c >= 0) {
 				size_t i;
 				for (i = 0; i < in->n_dummies; i++)
