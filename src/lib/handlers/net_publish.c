@@ -499,11 +499,14 @@ static int accept_nonblock(int fd, struct sockaddr_storage *peer, socklen_t *pee
 /*
  * The next connection for the program's accept on its listener fd: a stashed one, a real
  * connection from inside its namespace, or one from our listeners (a dummy in the program's
- * queue stands for it and is consumed on the way). -EAGAIN when none is there.
+ * queue stands for it and is consumed on the way), with the publish rule it came through
+ * (NULL from inside). -EAGAIN when none is there.
  */
 static int take_connection(struct publisher *p, struct inner *in, int fd,
-			   struct sockaddr_storage *peer, socklen_t *peerlen)
+			   struct sockaddr_storage *peer, socklen_t *peerlen,
+			   const struct policy_rule **ret_rule)
 {
+	*ret_rule = NULL;
 	pthread_mutex_lock(&p->lock);
 	int ret = -EAGAIN;
 	if (in->n_stash) {
@@ -546,6 +549,7 @@ static int take_connection(struct publisher *p, struct inner *in, int fd,
 			int c = accept4(p->outers[i].fd, (struct sockaddr *)peer, peerlen,
 					SOCK_CLOEXEC);
 			if (c >= 0) {
+				*ret_rule = p->outers[i].rule;
 				ret = c;
 				goto out;
 			}
@@ -613,8 +617,9 @@ static int net_accept_handler(sb_req *r, void *userdata)
 	int k;
 	int64_t timeout = (s.flags & O_NONBLOCK) ? 0 : net_sock_timeout(&s, SO_RCVTIMEO);
 	_cleanup_close_ int conn = -1;
+	const struct policy_rule *rule = NULL;
 	for (;;) {
-		conn = take_connection(p, in, s.fd, &peer, &peerlen);
+		conn = take_connection(p, in, s.fd, &peer, &peerlen, &rule);
 		if (conn != -EAGAIN)
 			break;
 		if (s.flags & O_NONBLOCK)
@@ -638,7 +643,10 @@ static int net_accept_handler(sb_req *r, void *userdata)
 		return conn;
 	sb_req_note *note = sb_req_note_get(r);
 	net_format_addr((const struct sockaddr *)&peer, peerlen, note->addr, sizeof(note->addr));
-	note->action = "emulate";
+	if (rule)
+		sandbox_note_rule(r, "emulate", rule); /* the publish rule it came through */
+	else
+		note->action = "emulate";
 	int fl = fcntl(conn, F_GETFL);
 	fcntl(conn, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 	k = write_peer(r, sb_req_arg(r, 1), sb_req_arg(r, 2), &peer, peerlen);
