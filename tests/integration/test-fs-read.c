@@ -148,6 +148,34 @@ static int probe_main(int argc, char **argv)
 		printf("ok\n");
 		return 0;
 	}
+	if (!strcmp(cmd, "getxattrat") && argc == 8) {
+		/* struct xattr_args, with a zero tail for a usize above its 16 bytes */
+		char val[256];
+		struct {
+			uint64_t value;
+			uint32_t size, flags;
+			char tail[64];
+		} xa = {(uintptr_t)val, 100, (uint32_t)strtoul(argv[7], NULL, 0), {0}};
+		long n = syscall(464, dirfd_arg(argv[2]), path_arg(argv[3]),
+				 (unsigned)strtoul(argv[4], NULL, 0), argv[5], &xa,
+				 (size_t)strtoul(argv[6], NULL, 0));
+		if (n < 0)
+			return fail_errno();
+		printf("%ld %.*s\n", n, (int)n, val);
+		return 0;
+	}
+	if (!strcmp(cmd, "listxattrat") && argc == 6) {
+		char list[256];
+		long n = syscall(465, dirfd_arg(argv[2]), path_arg(argv[3]),
+				 (unsigned)strtoul(argv[4], NULL, 0), list,
+				 (size_t)strtoul(argv[5], NULL, 0));
+		if (n < 0)
+			return fail_errno();
+		for (long i = 0; i < n; i++)
+			putchar(list[i] ? list[i] : ',');
+		printf(" %ld\n", n);
+		return 0;
+	}
 	if (!strcmp(cmd, "getdents") && argc >= 4) {
 		int fd = argv[2][0] >= '0' && argv[2][0] <= '9'
 			     ? atoi(argv[2])
@@ -232,6 +260,16 @@ __attribute__((constructor)) static void maybe_probe(int argc, char **argv)
 
 /* ---------------- helpers ---------------- */
 
+/* The test's directory, made once (test_tmpdir would make another if the first random
+ * name happened to end in 'X'). */
+static const char *tdir(void)
+{
+	static const char *t;
+	if (!t)
+		t = test_tmpdir();
+	return t;
+}
+
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
@@ -250,7 +288,7 @@ static void write_file(const char *path, const char *text);
 static void native_and_sb(char *native, size_t size, const char *opts, const char *cmd)
 {
 	char script[512];
-	snprintf(script, sizeof(script), "%s/cmd.sh", test_tmpdir());
+	snprintf(script, sizeof(script), "%s/cmd.sh", tdir());
 	write_file(script, cmd);
 	if (sh("sh %s", script) != 0)
 		tap_fail(__FILE__, __LINE__, "native '%s': %s", cmd, err);
@@ -341,7 +379,7 @@ static const char stat_script[] =
 TEST_TIMEOUT(stat_family_same_as_native, 60)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	ASSERT_EQ(sh("ln -sf loop %s/loop && mkfifo %s/d/fifo", t, t), 0);
 	char script[512], cmd[8192], native[sizeof(out)];
@@ -409,7 +447,7 @@ TEST_TIMEOUT(access_same_as_native_real_and_effective_ids, 60)
 	need_python();
 	if (access("/usr/bin/setpriv", X_OK))
 		tap_skip("no setpriv");
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	ASSERT_EQ(sh("cd %s && touch r0600 x0700 n0000 && chmod 600 r0600 && chmod 700 x0700 && "
 		     "chmod 000 n0000 && chmod 711 %s && mkdir -p private && chmod 700 private && "
@@ -473,7 +511,7 @@ TEST_TIMEOUT(access_same_as_native_real_and_effective_ids, 60)
 
 TEST_TIMEOUT(readlink_same_as_native, 60)
 {
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	ASSERT_EQ(sh("ln -sf /etc/hostname %s/abs && ln -sf 'a b/../c' %s/odd", t, t), 0);
 	char cmd[8192], native[sizeof(out)];
@@ -523,7 +561,7 @@ TEST_TIMEOUT(readlink_same_as_native, 60)
 TEST_TIMEOUT(xattr_statfs_inotify_same_as_native, 60)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	char script[512], cmd[8192], native[sizeof(out)];
 	snprintf(script, sizeof(script), "%s/x.py", t);
@@ -547,6 +585,56 @@ TEST_TIMEOUT(xattr_statfs_inotify_same_as_native, 60)
 	native_and_sb(native, sizeof(native), "--deny /nonexistent", cmd);
 	ASSERT_STREQ(out, native);
 	ASSERT_TRUE(strstr(native, "b'val' b'val' ENODATA ENOTSUP ERANGE ERANGE ['user.a']"));
+
+	/* getxattrat and listxattrat (6.13): their struct, flags and NULL path, as natively. */
+	const char *raw[] = {
+	    "getxattrat cwd T/d/f 0 user.a 16 0",
+	    "getxattrat cwd T/d/l 0x100 user.a 16 0",
+	    "getxattrat cwd T/d/l 0 user.a 16 0",
+	    "getxattrat cwd T/d/f 0 user.a 8 0",
+	    "getxattrat cwd T/d/f 0 user.a 24 0",
+	    "getxattrat cwd T/d/f 0 user.a 16 1",
+	    "getxattrat cwd T/d/f 0x4 user.a 16 0",
+	    "getxattrat 0 NULL 0x1000 user.a 16 0",
+	    "getxattrat 0 '' 0x1000 user.a 16 0",
+	    "getxattrat cwd T/nope 0 '' 16 0",
+	    "getxattrat cwd T/d/f 0 user.a 5000 0",
+	    "getxattrat 3 f 0 user.a 16 0",
+	    "listxattrat cwd T/d/f 0 100",
+	    "listxattrat 0 NULL 0x1000 100",
+	    "listxattrat cwd T/d/f 0x4 100",
+	    "listxattrat cwd T/d/l 0x100 100",
+	    "listxattrat cwd T/d/f 0 1",
+	    "listxattrat cwd T/nope 0 100",
+	};
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		char args[1024];
+		subst_t(args, sizeof(args), raw[i], t);
+		snprintf(cmd, sizeof(cmd), "SB_PROBE=1 %s %s < %s/d/f 3<%s/d", self_exe, args, t,
+			 t);
+		native_and_sb(native, sizeof(native), "--deny /nonexistent", cmd);
+		if (strcmp(out, native))
+			tap_fail(__FILE__, __LINE__, "%s: native %s sysbroker %s", args, native,
+				 out);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "SB_PROBE=1 %s getxattrat cwd %s/d/f 0 user.a 16 0; SB_PROBE=1 %s listxattrat 0 "
+		 "NULL 0x1000 100 < %s/d/f",
+		 self_exe, t, self_exe, t);
+	native_and_sb(native, sizeof(native), "--deny /nonexistent", cmd);
+	ASSERT_STREQ(native, "3 val\nuser.a, 7\n");
+	/* Under deny and hide, by name (the program cannot open the file for stdin then). */
+	snprintf(cmd, sizeof(cmd),
+		 "SB_PROBE=1 %s getxattrat cwd %s/d/f 0 user.a 16 0; SB_PROBE=1 %s listxattrat cwd "
+		 "%s/d/f 0 100\n",
+		 self_exe, t, self_exe, t);
+	char script2[512];
+	snprintf(script2, sizeof(script2), "%s/cmd.sh", t);
+	write_file(script2, cmd);
+	ASSERT_EQ(sh("%s run --deny %s/d/f -- sh %s/cmd.sh", sysbroker_bin(), t, t), 0);
+	ASSERT_STREQ(out, "EACCES\nEACCES\n");
+	ASSERT_EQ(sh("%s run --hide %s/d/f -- sh %s/cmd.sh", sysbroker_bin(), t, t), 0);
+	ASSERT_STREQ(out, "ENOENT\nENOENT\n");
 
 	/* inotify: the watch is on the program's instance (its events arrive), adding it
 	 * again gives the same descriptor. */
@@ -579,7 +667,7 @@ TEST_TIMEOUT(owners_as_the_programs_user_namespace_names_them, 60)
 {
 	if (getuid() != 0 || access("/usr/bin/setpriv", X_OK) || access("/usr/bin/unshare", X_OK))
 		tap_skip("needs root, setpriv and unshare");
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(sh("chmod 755 %s && mkdir -m 777 %s/u && echo x > %s/u/own && "
 		     "chown 65534:65534 %s/u/own && echo y > %s/u/rootf",
 		     t, t, t, t, t),
@@ -619,7 +707,7 @@ static const char calls_script[] =
 TEST_TIMEOUT(rules_apply_to_every_read_call, 120)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	char script[512], native[4096];
 	snprintf(script, sizeof(script), "%s/calls.py", t);
@@ -681,7 +769,7 @@ TEST_TIMEOUT(rules_apply_to_every_read_call, 120)
 TEST_TIMEOUT(decisions_on_the_object_reached, 60)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	make_tree(t);
 	char script[512];
 	snprintf(script, sizeof(script), "%s/reach.py", t);
@@ -722,7 +810,7 @@ TEST_TIMEOUT(decisions_on_the_object_reached, 60)
 
 TEST_TIMEOUT(path_rewritten_during_stat_never_reaches_denied, 120)
 {
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(sh("mkdir -p %s/r && echo a > %s/r/allowed && echo s > %s/r/secret", t, t, t), 0);
 	/* Control: natively the swapped path is stat'ed as either file. */
 	ASSERT_EQ(sh("SB_PROBE=1 %s race-stat %s/r/allowed %s/r/secret 3000", self_exe, t, t), 0);
@@ -770,7 +858,7 @@ TEST(objects_in_no_directory_have_no_rule)
 TEST_TIMEOUT(hide_leaves_entries_out_of_listings, 60)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(
 	    sh("mkdir -p %s/h/sub/deep && cd %s/h && touch .env a b sub/.env sub/c sub/deep/.env "
 	       "sub/deep/x",
@@ -802,7 +890,7 @@ TEST_TIMEOUT(hide_leaves_entries_out_of_listings, 60)
 
 TEST_TIMEOUT(listing_offsets_stay_coherent, 120)
 {
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	/* 3000 hidden names around 3 kept ones: whole chunks of hidden entries must not read
 	 * as the end of the directory. */
 	ASSERT_EQ(
@@ -838,7 +926,7 @@ TEST_TIMEOUT(listing_offsets_stay_coherent, 120)
 
 TEST(listing_a_denied_directory_held_open)
 {
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(sh("mkdir -p %s/dd && touch %s/dd/x", t, t), 0);
 	/* fd 3 comes from outside the sandbox: listing through it is still reading a denied
 	 * (or hidden) directory. Control: natively it lists. */
@@ -885,7 +973,7 @@ static const char redirect_script[] =
 TEST_TIMEOUT(redirect_serves_to_as_a_bind_mount_would, 60)
 {
 	need_python();
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(sh("mkdir -p %s/rd/from %s/store/to/sub && echo NATIVE > %s/rd/from/f && "
 		     "echo TO > %s/store/to/f && echo SUB > %s/store/to/sub/g && "
 		     "echo CONF > %s/store/to.conf && ln -s sub/g %s/store/to/lnk",
@@ -936,7 +1024,7 @@ TEST_TIMEOUT(python_own_test_suite_with_the_read_families, 600)
 {
 	if (access("/usr/lib/python3.11/test/test_glob.py", R_OK))
 		tap_skip("libpython3.11-testsuite is not installed");
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	/* With --audit every family is installed and every stat, access, readlink... of
 	 * CPython's own file-heavy tests is emulated: the summary must match the native run's. */
 	const char *suite = "test_glob test_fnmatch test_shutil test_tempfile test_os test_fileio "
@@ -967,7 +1055,7 @@ TEST_TIMEOUT(python_own_test_suite_with_the_read_families, 600)
 
 TEST(audit_records_read_calls)
 {
-	const char *t = test_tmpdir();
+	const char *t = tdir();
 	ASSERT_EQ(sh("mkdir -p %s/a && touch %s/a/f && ln -sf f %s/a/l", t, t, t), 0);
 	ASSERT_EQ(sh("%s run --audit - --deny %s/a/f -- sh -c 'stat -L %s/a/l; readlink %s/a/l; "
 		     "test -r %s/a/l; echo $?'",
