@@ -919,7 +919,8 @@ TEST(contrib_profiles_notify_only_handled_calls)
 /*
  * A real container under the shipped profile (listenerPath pointed at the test's agent):
  * a day's worth of shell work succeeds, nothing it does gets ENOSYS, and the policy holds
- * for the calls the profile sends (a hidden file cannot be read, removed or moved).
+ * for the calls the profile sends (a hidden file cannot be read, removed, moved or stat'ed,
+ * and is left out of its directory's listing).
  */
 static void runtime_contrib_profile(const char *runtime)
 {
@@ -929,8 +930,8 @@ static void runtime_contrib_profile(const char *runtime)
 	static const char script[] =
 	    "mkdir /tmp/d && echo x > /tmp/d/f && cat /tmp/d/f && mv /tmp/d/f /tmp/d/g && "
 	    "ln -s g /tmp/d/l && cat /tmp/d/l && ln /tmp/d/g /tmp/d/h && rm /tmp/d/g /tmp/d/h "
-	    "/tmp/d/l && rmdir /tmp/d && ls /etc >/dev/null && echo WORKED; cat /etc/secret; "
-	    "rm /etc/secret; mv /etc/secret /tmp/s; exit 4";
+	    "/tmp/d/l && rmdir /tmp/d && ls /etc && echo WORKED; cat /etc/secret; "
+	    "rm /etc/secret; mv /etc/secret /tmp/s; stat /etc/secret; exit 4";
 	need_runtime(runtime);
 	agent_dirs(&a);
 	snprintf(audit, sizeof(audit), "%s/audit.jsonl", a.dir);
@@ -960,10 +961,12 @@ static void runtime_contrib_profile(const char *runtime)
 	char *argv[32];
 	runtime_argv(runtime, root, argv, ELEMENTSOF(argv), run);
 	int r = run_argv(argv, rt_out, sizeof(rt_out), 30);
-	if (r != 4 || !strstr(rt_out, "x\nx\nWORKED\n") ||
+	if (r != 4 || !strstr(rt_out, "x\nx\n") || !strstr(rt_out, "hostname\nWORKED\n") ||
 	    !strstr(rt_out, "cat: can't open '/etc/secret': No such file or directory") ||
 	    !strstr(rt_out, "rm: can't remove '/etc/secret': No such file or directory") ||
-	    !strstr(rt_out, "mv: can't rename '/etc/secret': No such file or directory"))
+	    !strstr(rt_out, "mv: can't rename '/etc/secret': No such file or directory") ||
+	    !strstr(rt_out, "stat: can't stat '/etc/secret': No such file or directory") ||
+	    !strstr(rt_out, "hostname\n") || strstr(rt_out, "\nsecret\n"))
 		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", runtime, r, rt_out,
 			 agent_log(&a));
 	wait_log(&a, "exited", 1, 5000);
