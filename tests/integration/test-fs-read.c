@@ -225,6 +225,8 @@ static int probe_main(int argc, char **argv)
 		for (struct dirent *de; d && (de = readdir(d));)
 			if (!strcmp(de->d_name, strrchr(argv[3], '/') + 1))
 				denied_ino = de->d_ino;
+		if (d)
+			closedir(d);
 		/* At least n tries, and on until the swap was seen: a flipper the scheduler
 		 * held back must not make the control pass or fail by chance. */
 		for (int i = 0; i < n || (denied + eacces == 0 && i < 100 * n); i++) {
