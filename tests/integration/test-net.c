@@ -650,7 +650,12 @@ static void same_as_native(const char *mode, const char *args, const char *env)
 	if (strcmp(native, out))
 		tap_fail(__FILE__, __LINE__, "native:\n%s\nunder sysbroker:\n%s\nstderr: %s",
 			 native, out, err);
-	printf("# %s", out);
+	/* TAP: every line of the output as a comment. */
+	for (const char *l = out; *l;) {
+		size_t len = strcspn(l, "\n");
+		printf("# %.*s\n", (int)len, l);
+		l += len + (l[len] == '\n');
+	}
 }
 
 TEST_TIMEOUT(socket_semantics_same_as_native, 60)
