@@ -725,10 +725,13 @@ static void runtime_users(const char *runtime)
 		runtime_argv(runtime, root, argv, ELEMENTSOF(argv), args);
 		int r = run_argv(argv, out, sizeof(out), 30);
 		if (runs[i].uid && runs[i].agent && strstr(out, "open exec fifo") &&
-		    strstr(out, "permission denied"))
+		    strstr(out, "permission denied")) {
+			agent_stop(&a, true);
+			rm_rf(a.dir);
 			tap_skip(
 			    "known engine bug: /proc/self/fd/N of a non-dumpable target is "
 			    "resolved with its uid (runc init's exec fifo); see docs/agent.md");
+		}
 		/* Line by line: runc copies the container's stdout and stderr separately. */
 		if (r != 3 || !strstr(out, runs[i].want_id) || !strstr(out, "sbtest\n") ||
 		    !strstr(out, runs[i].want_secret) || !strstr(out, "mine\n"))
