@@ -510,6 +510,60 @@ static int child_main(const char *mode)
 		ssize_t got = recv(fo, reply, sizeof(reply) - 1, MSG_WAITALL);
 		reply[got > 0 ? got : 0] = 0;
 		printf("fastopen reply %s", reply);
+		/* SCM_RIGHTS: the fd arrives; the receiver's SO_PASSCRED shows the sender. */
+		int sp[2], pp[2];
+		socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
+		int on = 1;
+		setsockopt(sp[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+		(void)!pipe(pp);
+		(void)!write(pp[1], "fd!", 3);
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl = {0};
+		struct iovec one = {"r", 1};
+		struct msghdr rm = {.msg_iov = &one,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf)};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&rm);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pp[0], sizeof(int));
+		r = (int)sendmsg(sp[0], &rm, 0);
+		union {
+			char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+			struct cmsghdr align;
+		} in = {0};
+		char c1;
+		struct iovec iv = {&c1, 1};
+		struct msghdr im = {.msg_iov = &iv,
+				    .msg_iovlen = 1,
+				    .msg_control = in.buf,
+				    .msg_controllen = sizeof(in.buf)};
+		recvmsg(sp[1], &im, 0);
+		char fdtext[8] = "";
+		int creds_self = 0;
+		for (cm = CMSG_FIRSTHDR(&im); cm; cm = CMSG_NXTHDR(&im, cm)) {
+			if (cm->cmsg_type == SCM_RIGHTS) {
+				int passed;
+				memcpy(&passed, CMSG_DATA(cm), sizeof(passed));
+				(void)!read(passed, fdtext, 3);
+			} else if (cm->cmsg_type == SCM_CREDENTIALS) {
+				struct ucred uc;
+				memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+				creds_self =
+				    uc.pid == getpid() && uc.uid == getuid() && uc.gid == getgid();
+			}
+		}
+		printf("rights %d %s creds self %d\n", r, fdtext, creds_self);
+		/* An empty SCM_RIGHTS is no error. */
+		cm = CMSG_FIRSTHDR(&rm);
+		cm->cmsg_len = CMSG_LEN(0);
+		rm.msg_controllen = CMSG_SPACE(0);
+		r = (int)sendmsg(sp[0], &rm, 0);
+		printf("empty rights %s\n", r >= 0 ? "sent" : strerrorname_np(errno));
 		/* EPIPE comes with SIGPIPE to the caller, unless MSG_NOSIGNAL. */
 		int sv[2];
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);

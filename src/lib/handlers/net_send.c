@@ -165,8 +165,8 @@ static int read_control(sb_req *r, uint64_t addr, size_t len, struct out_msg *m,
 			continue;
 		if (cm->cmsg_type == SCM_RIGHTS) {
 			size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			if (n == 0 || m->n_fds + n > NET_MAX_FDS)
-				return -EINVAL;
+			if (m->n_fds + n > NET_MAX_FDS)
+				return -EINVAL; /* scm_fp_copy; an empty one is no error there */
 			int *fds = (int *)CMSG_DATA(cm);
 			for (size_t i = 0; i < n; i++) {
 				int theirs;
