@@ -261,7 +261,13 @@ TEST_TIMEOUT(threads_100k_calls_flat_fds_and_rss, 120)
 	ASSERT_EQ(count_fds(), fds0);
 	long grow = rss_kb() - rss0;
 	printf("# rss before %ld kB, growth %ld kB over 100000 requests\n", rss0, grow);
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan's quarantine keeps freed memory resident, and the pool may grow under load:
+	 * there LeakSanitizer is the leak check, this bound only catches a runaway. */
+	ASSERT_TRUE(grow < 16384);
+#else
 	ASSERT_TRUE(grow < 1024);
+#endif
 	sb_supervisor_free(s);
 }
 
