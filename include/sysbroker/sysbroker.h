@@ -67,7 +67,11 @@ typedef void (*sb_listener_gone_fn)(sb_listener *l, void *listener_data);
 
 typedef struct sb_supervisor_opts {
 	unsigned min_workers; /* threads serving notifications; 0: one per CPU */
-	unsigned max_workers; /* upper bound when handlers block; 0: 64 */
+	unsigned max_workers; /* upper bound when handlers block; 0: 256 */
+	/* requests of one listener handled at once (the rest wait in the kernel's queue),
+	 * so one program tree or container whose calls block cannot take every worker;
+	 * 0: max_workers */
+	unsigned max_per_listener;
 } sb_supervisor_opts;
 
 int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts);

@@ -963,7 +963,10 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	}
 
-	r = sb_supervisor_new(&a.s, NULL);
+	/* Containers do not trust each other: one whose calls block (FIFO opens, accepts)
+	 * holds at most 16 workers, the rest of its requests wait in its own queue. */
+	sb_supervisor_opts so = {.max_workers = 1024, .max_per_listener = 16};
+	r = sb_supervisor_new(&a.s, &so);
 	if (r < 0) {
 		cli_error("agent: cannot start the engine: %s", strerror(-r));
 		goto out;

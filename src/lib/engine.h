@@ -23,6 +23,12 @@ struct sb_listener {
 	void *data;
 	sb_listener_gone_fn gone;
 	bool wait_killable; /* its filter has WAIT_KILLABLE_RECV (we installed it) */
+	/* Under s->lock: requests received and not answered yet, and whether the source
+	 * was left disarmed because that reached the cap (one tree or container cannot
+	 * hold every worker of the pool with calls that block). */
+	unsigned inflight;
+	bool parked;
+	uint32_t slot;
 };
 
 enum source_kind {
@@ -70,7 +76,7 @@ struct sb_supervisor {
 	struct source *sources; /* table of slots */
 	size_t n_sources;
 	pthread_t *workers;
-	unsigned n_workers, min_workers, max_workers;
+	unsigned n_workers, min_workers, max_workers, max_per_listener;
 	atomic_uint idle;
 	atomic_bool stopping;
 	bool stopped;

@@ -108,6 +108,26 @@ static void listener_hangup(sb_supervisor *s, uint32_t slot)
 	listener_unref(l); /* the loop's reference; gone() runs with the last one */
 }
 
+/* Called with s->lock held, when a request of l is received (+1) or answered (-1):
+ * the listener's source is re-armed only while it is below its cap. */
+static void listener_account_locked(sb_supervisor *s, sb_listener *l, int delta)
+{
+	l->inflight += delta;
+	struct source *src = &s->sources[l->slot];
+	if (!src->used || src->listener != l)
+		return; /* hung up meanwhile */
+	if (delta > 0) {
+		src->busy = false;
+		if (l->inflight < s->max_per_listener)
+			source_rearm_locked(s, l->slot);
+		else
+			l->parked = true;
+	} else if (l->parked && l->inflight < s->max_per_listener) {
+		l->parked = false;
+		source_rearm_locked(s, l->slot);
+	}
+}
+
 static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint32_t events,
 			   struct seccomp_notif *n)
 {
@@ -117,8 +137,7 @@ static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint
 		 * while this one handles (and maybe blocks on) the request. */
 		atomic_fetch_add(&l->refs, 1);
 		pthread_mutex_lock(&s->lock);
-		s->sources[slot].busy = false;
-		source_rearm_locked(s, slot);
+		listener_account_locked(s, l, +1);
 		pthread_mutex_unlock(&s->lock);
 		if (r == 0) {
 			sb_req req;
@@ -128,6 +147,9 @@ static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint
 		}
 		/* ENOENT: the target left before we received; anything else is a dead fd
 		 * and shows up as EPOLLHUP/EPOLLERR next. */
+		pthread_mutex_lock(&s->lock);
+		listener_account_locked(s, l, -1);
+		pthread_mutex_unlock(&s->lock);
 		listener_unref(l);
 		return;
 	}
@@ -252,9 +274,13 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 	pthread_cond_init(&s->stopped_cond, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->min_workers = opts && opts->min_workers ? opts->min_workers : (cpus > 0 ? (unsigned)cpus : 2);
-	s->max_workers = opts && opts->max_workers ? opts->max_workers : 64;
+	s->max_workers = opts && opts->max_workers ? opts->max_workers : 256;
 	if (s->max_workers < s->min_workers)
 		s->max_workers = s->min_workers;
+	s->max_per_listener = opts && opts->max_per_listener ? opts->max_per_listener
+							      : s->max_workers;
+	if (s->max_per_listener > s->max_workers)
+		s->max_per_listener = s->max_workers;
 
 	int r = sb_features_probe(&s->features);
 	if (r < 0)
@@ -384,7 +410,7 @@ int sb_attach(sb_supervisor *s, int listener_fd, void *listener_data, sb_listene
 		.events = EPOLLIN,
 		.listener = l,
 	};
-	int r = source_register(s, &tmpl, NULL);
+	int r = source_register(s, &tmpl, &l->slot);
 	if (r < 0) {
 		listener_unref(l);
 		return r;

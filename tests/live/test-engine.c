@@ -33,6 +33,11 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
+static void *hold_one(void *arg)
+{
+	return syscall(SYS_getpgrp) == MAGIC ? NULL : (void *)1;
+}
+
 static int child_usr1;
 static void on_usr1(int sig)
 {
@@ -141,6 +146,19 @@ static int child_main(const char *mode)
 	}
 	if (!strcmp(mode, "block"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
+	if (!strcmp(mode, "hold8")) {
+		/* Eight threads in a call whose handler blocks until the test releases it. */
+		pthread_t t[8];
+		for (int i = 0; i < 8; i++)
+			pthread_create(&t[i], NULL, hold_one, NULL);
+		int bad = 0;
+		for (int i = 0; i < 8; i++) {
+			void *res;
+			pthread_join(t[i], &res);
+			bad |= res != NULL;
+		}
+		return bad;
+	}
 	if (!strcmp(mode, "int80")) {
 		long ret;
 		/* i386 getpid through int 0x80: must kill, never bypass the filter. */
@@ -431,6 +449,33 @@ TEST(blocking_handler_does_not_stall_others)
 	ASSERT_EQ(wait_status(pid), 0);
 	ASSERT_EQ(atomic_load(&held), 2);
 	close(pidfd);
+	sb_supervisor_free(s);
+}
+
+TEST(one_listener_cannot_take_every_worker)
+{
+	/* A pool of 8 and a cap of 2 per listener: a tree with 8 calls that block holds
+	 * 2 workers, and another tree is still served. Without the cap it holds all 8 and
+	 * the second tree hangs until the test times out. */
+	sb_supervisor *s = NULL;
+	sb_supervisor_opts o = {.min_workers = 1, .max_workers = 8, .max_per_listener = 2};
+	ASSERT_EQ(sb_supervisor_new(&s, &o), 0);
+	gate = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
+	ASSERT_EQ(sb_on_syscall(s, SYS_getpgrp, h_block, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
+	int pidfd_a, pidfd_b;
+	pid_t a = spawn_mode(s, "hold8", &pidfd_a);
+	while (atomic_load(&held) < 2)
+		usleep(1000);
+	pid_t b = spawn_mode(s, "getppid", &pidfd_b);
+	ASSERT_EQ(wait_status(b), 0);
+	ASSERT_EQ(atomic_load(&held), 2);
+	uint64_t eight = 8;
+	(void)!write(gate, &eight, sizeof(eight));
+	ASSERT_EQ(wait_status(a), 0);
+	ASSERT_EQ(atomic_load(&held), 8);
+	close(pidfd_a);
+	close(pidfd_b);
 	sb_supervisor_free(s);
 }
 
