@@ -21,8 +21,6 @@
 #include "sandbox.h"
 #include "strutil.h"
 
-/* Entries one check of a denied region looks at before it assumes an executable is there. */
-#define LL_SCAN_MAX 4096
 
 static bool kind_is_fs(enum policy_kind k)
 {
@@ -43,32 +41,60 @@ static bool has_globstar(const struct policy_pattern *pat)
 	return false;
 }
 
-/*
- * The rules the translation uses: the fs rules without "**". A "**" names entries at any
- * depth, which only a walk of the whole tree could turn into Landlock rules: leaving such a
- * rule out only takes grants away when it allows, and is reported when it denies or hides.
- */
-static const struct policy_rule *usable_rule(const sb_policy *p, size_t i)
+static bool globstar_first(const struct policy_pattern *pat)
 {
-	const struct policy_rule *r = policy_rule(p, i);
-	if (!r || !kind_is_fs(r->kind) || has_globstar(&r->pattern))
+	return pat->n_comp > 0 && pat->comp[0].type == COMP_GLOBSTAR;
+}
+
+static bool dropped(const struct ll_plan *pl, size_t i)
+{
+	return i >= LL_MAX_GLOBSTAR_RULES || (pl->dropped[i / 64] >> (i % 64)) & 1;
+}
+
+/* A deny or hide with "**" that cannot be turned into rules: counted for the warning. */
+static void drop_rule(struct ll_plan *pl, size_t i)
+{
+	if (i < LL_MAX_GLOBSTAR_RULES) {
+		if (dropped(pl, i))
+			return;
+		pl->dropped[i / 64] |= UINT64_C(1) << (i % 64);
+	}
+	if (!pl->unenforced)
+		pl->unenforced = policy_rule(pl->p, i);
+	pl->n_unenforced++;
+}
+
+/*
+ * The rules the translation uses. Landlock matches no names, so a "**" is turned into rules
+ * by listing what it names below an executable tree now (globstar_region_has_exec) and
+ * granting around it. That is done for a deny or hide whose pattern starts with a name
+ * (/home/star-star/.ssh), as long as the region is small; one that starts with "**" names
+ * entries anywhere, and one whose region is too large, is left out and reported. An allowing
+ * "**" is always left out: that only takes grants away.
+ */
+static const struct policy_rule *usable_rule(const struct ll_plan *pl, size_t i)
+{
+	const struct policy_rule *r = policy_rule(pl->p, i);
+	if (!r || !kind_is_fs(r->kind))
+		return NULL;
+	if (has_globstar(&r->pattern) && (kind_execs(r->kind) || dropped(pl, i)))
 		return NULL;
 	return r;
 }
 
 /* policy_fs_decide over the usable rules: may path run, and which rule said so (index + 1,
  * 0 for the default). */
-static bool decide(const sb_policy *p, const char *path, size_t *ret_idx)
+static bool decide(const struct ll_plan *pl, const char *path, size_t *ret_idx)
 {
-	for (size_t i = policy_n_rules(p); i > 0; i--) {
-		const struct policy_rule *r = usable_rule(p, i - 1);
+	for (size_t i = policy_n_rules(pl->p); i > 0; i--) {
+		const struct policy_rule *r = usable_rule(pl, i - 1);
 		if (r && policy_pattern_match(&r->pattern, path)) {
 			*ret_idx = i;
 			return kind_execs(r->kind);
 		}
 	}
 	*ret_idx = 0;
-	enum fs_access a = policy_fs_default(p);
+	enum fs_access a = policy_fs_default(pl->p);
 	return a == FS_ALLOW || a == FS_ALLOW_READ;
 }
 
@@ -214,23 +240,68 @@ static bool region_has_exec(int fd, const struct policy_pattern *pat, int j, uns
 	return found;
 }
 
+/*
+ * Does what the "**" pattern names below the directory fd (at path) hold a file anybody may
+ * execute now? Walks only into directories where the pattern can still match. *exhausted
+ * tells that the walk stopped short (too many entries, too deep): the answer means nothing.
+ */
+static bool globstar_region_has_exec(int fd, const char *path, const struct policy_pattern *pat,
+				     unsigned depth, unsigned *left, bool *exhausted)
+{
+	if (depth > LL_MAX_DEPTH) {
+		*exhausted = true;
+		return true;
+	}
+	DIR *dir = open_listing(fd);
+	if (!dir)
+		return true; /* unreadable: assume one is there (refused below, as elsewhere) */
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(dir))) {
+		if (is_dot(de->d_name))
+			continue;
+		if (*left == 0) {
+			*exhausted = true;
+			break;
+		}
+		(*left)--;
+		char child[PATH_MAX];
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+				     de->d_name) >= sizeof(child))
+			continue; /* cannot be named: no rule, so it cannot run */
+		bool match = policy_pattern_match(pat, child);
+		if (!match && !policy_pattern_may_match_below(pat, child))
+			continue;
+		_cleanup_close_ int e = openat(fd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (e < 0 || fstat(e, &st) < 0)
+			found = true;
+		else if (match)
+			found = tree_has_exec(e, depth + 1, left);
+		else if (S_ISDIR(st.st_mode))
+			found = globstar_region_has_exec(e, child, pat, depth + 1, left, exhausted);
+		if (*left == 0)
+			*exhausted = true;
+	}
+	closedir(dir);
+	return found;
+}
+
 void landlock_plan_init(struct ll_plan *pl, const sb_policy *p, int ruleset)
 {
 	*pl = (struct ll_plan){.p = p, .ruleset = ruleset, .budget = LL_BUDGET};
 	for (size_t i = 0; i < policy_n_rules(p); i++) {
 		const struct policy_rule *r = policy_rule(p, i);
-		if (kind_is_fs(r->kind) && !kind_execs(r->kind) && has_globstar(&r->pattern)) {
-			if (!pl->unenforced)
-				pl->unenforced = r;
-			pl->n_unenforced++;
-		}
+		if (kind_is_fs(r->kind) && !kind_execs(r->kind) && has_globstar(&r->pattern) &&
+		    (globstar_first(&r->pattern) || i >= LL_MAX_GLOBSTAR_RULES))
+			drop_rule(pl, i);
 	}
 }
 
 enum ll_class landlock_classify(struct ll_plan *pl, int fd, const char *path)
 {
 	size_t idx;
-	bool execs = decide(pl->p, path, &idx);
+	bool execs = decide(pl, path, &idx);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return LL_EXEC_NONE;
@@ -239,9 +310,25 @@ enum ll_class landlock_classify(struct ll_plan *pl, int fd, const char *path)
 	/* Last match wins: below path, only a rule written after the one deciding path itself
 	 * (which matches everything below it too) can change the answer. */
 	for (size_t i = idx; i < policy_n_rules(pl->p); i++) {
-		const struct policy_rule *r = usable_rule(pl->p, i);
+		const struct policy_rule *r = usable_rule(pl, i);
 		if (!r || kind_execs(r->kind) == execs)
 			continue;
+		if (has_globstar(&r->pattern)) {
+			/* A deny or hide (the only "**" used) below a tree that may run. */
+			if (!policy_pattern_may_match_below(&r->pattern, path))
+				continue;
+			unsigned left = LL_SCAN_MAX;
+			bool exhausted = false;
+			bool found = globstar_region_has_exec(fd, path, &r->pattern, 0, &left,
+							      &exhausted);
+			if (exhausted) {
+				drop_rule(pl, i);
+				continue;
+			}
+			if (found)
+				return LL_EXEC_MIXED;
+			continue;
+		}
 		int j = pattern_next(&r->pattern, path);
 		if (j < 0)
 			continue;
@@ -318,10 +405,10 @@ static int explore(struct ll_plan *pl, int fd, const char *path, unsigned depth)
 	 * just those a later allowing rule names (looked up by name when it is literal).
 	 */
 	size_t idx;
-	bool execs = decide(pl->p, path, &idx);
+	bool execs = decide(pl, path, &idx);
 	bool need_list = execs;
 	for (size_t i = idx; !need_list && i < policy_n_rules(pl->p); i++) {
-		const struct policy_rule *r = usable_rule(pl->p, i);
+		const struct policy_rule *r = usable_rule(pl, i);
 		if (!r || !kind_execs(r->kind))
 			continue;
 		int j = pattern_next(&r->pattern, path);
@@ -335,7 +422,7 @@ static int explore(struct ll_plan *pl, int fd, const char *path, unsigned depth)
 		} seen[64];
 		size_t n_seen = 0;
 		for (size_t i = idx; i < policy_n_rules(pl->p); i++) {
-			const struct policy_rule *r = usable_rule(pl->p, i);
+			const struct policy_rule *r = usable_rule(pl, i);
 			if (!r || !kind_execs(r->kind))
 				continue;
 			int j = pattern_next(&r->pattern, path);
@@ -376,7 +463,7 @@ static int explore(struct ll_plan *pl, int fd, const char *path, unsigned depth)
 			/* Only entries a later allowing rule names can hold anything that runs. */
 			bool named = false;
 			for (size_t i = idx; !named && i < policy_n_rules(pl->p); i++) {
-				const struct policy_rule *r = usable_rule(pl->p, i);
+				const struct policy_rule *r = usable_rule(pl, i);
 				if (!r || !kind_execs(r->kind))
 					continue;
 				int j = pattern_next(&r->pattern, path);
@@ -482,15 +569,16 @@ int sb_sandbox_landlock_prepare(const sb_sandbox *sb, int *ret_fd, char *msg, si
 	}
 	if (pl.unenforced && pl.gave_up[0])
 		snprintf(msg, msglen,
-			 "exec is not refused by '%s' (%s)%s, Landlock matches no '**'; and exec "
+			 "exec is not refused by '%s' (%s)%s: Landlock matches no names and what "
+			 "'**' covers is too large to list; and exec "
 			 "below %s is refused: no Landlock rules could be made there (too many "
 			 "entries, or unreadable)",
 			 rule, origin, pl.n_unenforced > 1 ? " and other '**' rules" : "",
 			 pl.gave_up);
 	else if (pl.unenforced)
 		snprintf(msg, msglen,
-			 "exec is not refused by '%s' (%s)%s: Landlock matches no '**', only "
-			 "opens and the other calls are",
+			 "exec is not refused by '%s' (%s)%s: Landlock matches no names and what "
+			 "'**' covers is too large to list; only opens and the other calls are",
 			 rule, origin, pl.n_unenforced > 1 ? " and other '**' rules" : "");
 	else if (pl.gave_up[0])
 		snprintf(

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/policy.h"
 
@@ -18,6 +19,11 @@ enum ll_class {
 #define LL_BUDGET 20000
 /* Deepest directory it explores; deeper mixed trees are left without rules. */
 #define LL_MAX_DEPTH 64
+/* Entries one check of a denied region looks at before it assumes an executable is there
+ * (or, for a "**" region, before it gives the rule up). */
+#define LL_SCAN_MAX 4096
+/* Rules a policy may have before the later deny/hide "**" among them are all left out. */
+#define LL_MAX_GLOBSTAR_RULES 256
 
 struct ll_plan {
 	const sb_policy *p;
@@ -25,9 +31,11 @@ struct ll_plan {
 	unsigned n_rules;  /* rules added (or planned) */
 	unsigned budget;   /* entries it may still look at */
 	char gave_up[256]; /* the first mixed directory left without rules, "" if none */
-	/* The first deny/hide with "**" and how many: Landlock cannot refuse exec by name. */
+	/* The first deny/hide with "**" whose exec refusal could not be turned into rules
+	 * (it starts with "**", or what it covers is too large to list), and how many. */
 	const struct policy_rule *unenforced;
 	unsigned n_unenforced;
+	uint64_t dropped[LL_MAX_GLOBSTAR_RULES / 64]; /* those rules, by index */
 	/* Called for every rule (tests); NULL otherwise. */
 	void (*on_rule)(void *userdata, const char *path, bool is_dir);
 	void *userdata;

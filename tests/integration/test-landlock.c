@@ -152,6 +152,24 @@ TEST(denied_tree_without_programs_costs_nothing)
 	cleanup();
 }
 
+TEST(globstar_deny_below_a_name_refuses_exec)
+{
+	/* A deny of every sec at any depth below T (a double-star pattern): Landlock matches no
+	 * names, so the tree is listed at start and exec is granted around every sec; a copy of the same program elsewhere runs. */
+	tree();
+	ASSERT_EQ(sh("mkdir -p %s/deep/er && cp -r %s/sec %s/deep/er/ && %s/deep/er/sec/prog RAN",
+		     T, T, T, T),
+		  0);
+	ASSERT_STREQ(out, "RAN\n");
+	ASSERT_EQ(sh("%s run --deny '%s/**/sec' -- sh -c '%s/deep/er/sec/prog RAN; echo $?; "
+		     "%s/sec/prog RAN; echo $?; %s/pub/prog PUB'",
+		     sysbroker_bin(), T, T, T, T),
+		  0);
+	ASSERT_STREQ(out, "126\n126\nPUB\n");
+	ASSERT_TRUE(!strstr(err, "warning"));
+	cleanup();
+}
+
 TEST(globstar_rules_are_named_in_one_warning)
 {
 	ASSERT_EQ(sh("%s run --hide '**/.no-such-name' -- echo ok", sysbroker_bin()), 0);

@@ -325,6 +325,18 @@ bool policy_pattern_match(const struct policy_pattern *pat, const char *path)
 	return pattern_run(pat, path, cur);
 }
 
+bool policy_pattern_may_match_below(const struct policy_pattern *pat, const char *path)
+{
+	uint64_t cur[STATE_WORDS];
+
+	if (pattern_run(pat, path, cur))
+		return false; /* matches path itself, and so everything below it alike */
+	for (size_t w = 0; w < STATE_WORDS; w++)
+		if (cur[w])
+			return true;
+	return false;
+}
+
 bool policy_pattern_same_below(const struct policy_pattern *pat, const char *a, const char *b)
 {
 	uint64_t sa[STATE_WORDS], sb[STATE_WORDS];

@@ -44,6 +44,8 @@ int policy_pattern_parse(const char *in, bool allow_glob, struct policy_pattern 
 void policy_pattern_done(struct policy_pattern *pat);
 /* Does pat match path or one of its parents? */
 bool policy_pattern_match(const struct policy_pattern *pat, const char *path);
+/* Could pat match something strictly below path without matching path itself? */
+bool policy_pattern_may_match_below(const struct policy_pattern *pat, const char *path);
 /* Does pat decide a/rest and b/rest alike for every rest ("" included)? */
 bool policy_pattern_same_below(const struct policy_pattern *pat, const char *a, const char *b);
 /* Checks the [...] classes of a glob; -EINVAL and why. */
