@@ -58,6 +58,9 @@ struct source {
 struct handler {
 	sb_handler_fn fn;
 	void *userdata;
+	/* Bit i: a call whose argument i is 0 is left to the kernel by the filter, never
+	 * notified (filter_native_if_zero). sb_on_syscall clears it with a new handler. */
+	uint8_t native_if_zero;
 };
 
 struct sb_supervisor {
@@ -106,7 +109,13 @@ int notify_send(int listener, uint64_t id, int64_t val, int error, uint32_t flag
 int notify_addfd(int listener, uint64_t id, int srcfd, int newfd, uint32_t flags, bool cloexec);
 
 /* filter.c: the BPF program for a spawned tree. */
-int filter_build(const bool *notify_nrs, struct sock_fprog *ret);
+int filter_build(sb_supervisor *s, const bool *notify_nrs, struct sock_fprog *ret);
+/*
+ * Calls to nr with argument arg (< 6) equal to 0 are not notified: for handlers that would
+ * only let such a call run (a decision on a register value, which the filter can make).
+ * Set after sb_on_syscall, before sb_spawn.
+ */
+int filter_native_if_zero(sb_supervisor *s, int nr, unsigned arg);
 void filter_free(struct sock_fprog *prog);
 
 /* supervisor.c */

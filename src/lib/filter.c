@@ -1,6 +1,8 @@
 /* Builds the BPF program a spawned tree runs under: notify exactly the syscalls that have a
- * handler, kill any non-native architecture, and make io_uring unavailable. */
+ * handler (less the calls a register value shows need none), kill any non-native
+ * architecture, and make io_uring unavailable. */
 #include <errno.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,40 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 
-int filter_build(const bool *notify_nrs, struct sock_fprog *ret)
+int filter_native_if_zero(sb_supervisor *s, int nr, unsigned arg)
 {
+	if (nr < 0 || nr >= SB_MAX_NR || arg >= 6)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->handlers[nr].native_if_zero |= (uint8_t)(1u << arg);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/*
+ * Notify nr only when every argument named in the mask is non-zero: one rule with one
+ * condition per argument (libseccomp ANDs a rule's conditions), anything else falls to the
+ * default, allow. The comparison is on the register, so nothing the program can change
+ * after the check is involved.
+ */
+static int add_notify(scmp_filter_ctx ctx, int nr, uint8_t native_if_zero)
+{
+	struct scmp_arg_cmp cmp[6];
+	unsigned n = 0;
+	for (unsigned i = 0; i < 6; i++)
+		if (native_if_zero & (1u << i))
+			cmp[n++] = SCMP_CMP(i, SCMP_CMP_NE, 0);
+	return seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, n, cmp);
+}
+
+int filter_build(sb_supervisor *s, const bool *notify_nrs, struct sock_fprog *ret)
+{
+	uint8_t native_if_zero[SB_MAX_NR];
+	pthread_mutex_lock(&s->lock);
+	for (int nr = 0; nr < SB_MAX_NR; nr++)
+		native_if_zero[nr] = s->handlers[nr].fn ? s->handlers[nr].native_if_zero : 0;
+	pthread_mutex_unlock(&s->lock);
+
 	_cleanup_(ctx_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
@@ -32,7 +66,7 @@ int filter_build(const bool *notify_nrs, struct sock_fprog *ret)
 	for (int nr = 0; nr < SB_MAX_NR; nr++) {
 		if (!notify_nrs[nr])
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+		r = add_notify(ctx, nr, native_if_zero[nr]);
 		if (r < 0)
 			return r;
 	}

@@ -210,8 +210,11 @@ int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only)
 		if (only && families[f]->wanted && !families[f]->wanted(only))
 			continue;
 		for (size_t i = 0; i < families[f]->n_rows; i++) {
-			int r = sb_on_syscall(s, families[f]->rows[i].nr, families[f]->rows[i].fn,
-					      NULL);
+			const struct fs_row *row = &families[f]->rows[i];
+			int r = sb_on_syscall(s, row->nr, row->fn, NULL);
+			for (unsigned a = 0; a < 6 && r == 0; a++)
+				if (row->native_if_zero & (1u << a))
+					r = filter_native_if_zero(s, row->nr, a);
 			if (r < 0)
 				return r;
 		}

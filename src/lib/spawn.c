@@ -149,7 +149,7 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 			nrs[o->extra_nrs[i]] = true;
 
 	struct sock_fprog prog = {0};
-	int r = filter_build(nrs, &prog);
+	int r = filter_build(s, nrs, &prog);
 	if (r < 0)
 		return r;
 	unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;

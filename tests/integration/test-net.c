@@ -454,6 +454,29 @@ static void *blocked_connect(void *arg)
 	return NULL;
 }
 
+/* Connected sends (send(2) is sendto without an address) and sends with an address. */
+static int sends(const struct sockaddr_in *ok)
+{
+	struct sockaddr_in no = *ok;
+	no.sin_port = htons(atoi(getenv("SB_DENIED")));
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	int r = connect(u, (const struct sockaddr *)ok, sizeof(*ok));
+	printf("connect %s\n", r == 0 ? "0" : strerrorname_np(errno));
+	int n = 0;
+	for (int i = 0; i < 50; i++)
+		n += send(u, "c", 1, 0) == 1;
+	printf("connected sends %d\n", n);
+	struct iovec iov = {"m", 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	printf("sendmsg without name %d\n", (int)sendmsg(u, &mh, 0));
+	int v = socket(AF_INET, SOCK_DGRAM, 0);
+	r = (int)sendto(v, "a", 1, 0, (const struct sockaddr *)ok, sizeof(*ok));
+	printf("sendto allowed %s\n", r == 1 ? "1" : strerrorname_np(errno));
+	r = (int)sendto(v, "d", 1, 0, (struct sockaddr *)&no, sizeof(no));
+	printf("sendto denied %s\n", r == 1 ? "1" : strerrorname_np(errno));
+	return 0;
+}
+
 /* Prints one line per case; the test compares native and supervised runs. */
 static int child_main(const char *mode)
 {
@@ -677,6 +700,8 @@ static int child_main(const char *mode)
 		       blocked_result == 0 ? "0" : strerrorname_np(blocked_errno));
 		return 0;
 	}
+	if (!strcmp(mode, "sends"))
+		return sends(&ok);
 	return 99;
 }
 
@@ -732,6 +757,45 @@ TEST_TIMEOUT(broker_keeps_options_and_flags, 60)
 	snprintf(env, sizeof(env), "SB_PORT=%d", port[0]);
 	same_as_native("opts", "--unshare-net --net-broker", env);
 	stop_server();
+}
+
+TEST_TIMEOUT(connected_send_is_native_sendto_with_an_address_decided, 60)
+{
+	start_server();
+	char env[128];
+	snprintf(env, sizeof(env), "SB_CHILD=sends SB_PORT=%d SB_DENIED=%d", port[2], port[3]);
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ASSERT_TRUE(n > 0);
+	self[n] = 0;
+	ASSERT_EQ(
+	    sh("%s %s run --audit %s/a.jsonl --net-default deny --net-allow 127.0.0.1:%d -- %s",
+	       env, sysbroker_bin(), dir, port[2], self),
+	    0);
+	stop_server();
+	ASSERT_STREQ(out, "connect 0\nconnected sends 50\nsendmsg without name 1\n"
+			  "sendto allowed 1\nsendto denied EACCES\n");
+	/*
+	 * One audit line per notified call. The 50 send() calls have none: the filter leaves a
+	 * sendto without an address to the kernel. Both sendto calls with an address were
+	 * notified and decided; sendmsg is always notified (its address is behind a pointer).
+	 */
+	ASSERT_EQ(sh("grep -c '\"syscall\":\"sendto\"' %s/a.jsonl", dir), 0);
+	ASSERT_STREQ(out, "2\n");
+	char a[256], b[256];
+	snprintf(a, sizeof(a),
+		 "\"syscall\":\"sendto\",\"addr\":\"127.0.0.1:%d\",\"action\":\"allow\","
+		 "\"result\":1,\"rule\":\"cli:3\"",
+		 port[2]);
+	snprintf(b, sizeof(b),
+		 "\"syscall\":\"sendto\",\"addr\":\"127.0.0.1:%d\",\"action\":\"deny\","
+		 "\"errno\":\"EACCES\"",
+		 port[3]);
+	ASSERT_EQ(sh("cat %s/a.jsonl", dir), 0);
+	if (!strstr(out, a) || !strstr(out, b))
+		tap_fail(__FILE__, __LINE__, "audit lines:\n%s", out);
+	ASSERT_EQ(sh("grep -c '\"syscall\":\"sendmsg\"' %s/a.jsonl", dir), 0);
+	ASSERT_STREQ(out, "1\n");
 }
 
 TEST_TIMEOUT(blocking_connect_stalls_nothing_and_a_signal_ends_it, 60)

@@ -3,11 +3,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sysbroker/sysbroker.h>
 
 struct fs_row {
 	int nr;
 	sb_handler_fn fn;
+	/* Bit i: a call with argument i == 0 needs no handler (it would only be let run), so
+	 * sb_spawn's filter leaves it to the kernel (filter_native_if_zero). */
+	uint8_t native_if_zero;
 };
 
 struct sb_sandbox;

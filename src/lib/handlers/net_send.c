@@ -397,7 +397,8 @@ static int net_sendto_handler(sb_req *r, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
 	net_begin(r, sb);
-	/* No address: the socket's own peer, a register value. Nothing to judge. */
+	/* No address: the socket's own peer, a register value. Nothing to judge. (Filters
+	 * sb_spawn makes never send these; an agent's profile may.) */
 	if (sb_req_arg(r, 4) == 0 || pass_through(sb, true)) {
 		sb_req_note_get(r)->action = "allow";
 		return sb_req_reply_continue_unchecked(r);
@@ -503,7 +504,9 @@ static int net_sendmmsg_handler(sb_req *r, void *userdata)
 }
 
 static const struct fs_row send_rows[] = {
-    {SYS_sendto, net_sendto_handler},
+    /* send() is sendto without an address: the socket's own peer, decided when it was
+     * connected. The filter leaves it to the kernel, so connected sends stay native. */
+    {SYS_sendto, net_sendto_handler, 1u << 4},
     {SYS_sendmsg, net_sendmsg_handler},
     {SYS_sendmmsg, net_sendmmsg_handler},
 };
