@@ -253,6 +253,13 @@ typedef struct sb_policy_settings {
 	bool unshare_net, net_broker, sysinfo_cgroup;
 } sb_policy_settings;
 void sb_policy_get_settings(const sb_policy *p, sb_policy_settings *ret);
+/*
+ * For a program spawned with the policy's settings (sb_spawn_opts.unshare_net): publish and
+ * net-broker act on a program in another network namespace than the supervisor's, which only
+ * unshare-net gives it. Returns 0, or -EINVAL with "ORIGIN:LINE: ..." in err for the first of
+ * them when the policy has no unshare-net. (A container served by an agent has its own.)
+ */
+int sb_policy_check_spawn(const sb_policy *p, char *err, size_t errlen);
 
 /* ---- Sandboxes: a policy enforced by the built-in handler families ---- */
 

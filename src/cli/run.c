@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -212,10 +215,37 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 	return 0;
 }
 
-/* pre_filter of the spawned child: enter the Landlock ruleset built by the supervisor. */
-static int enter_landlock(void *userdata)
+/*
+ * A new network namespace has only a loopback interface, and it is down: bubblewrap brings it
+ * up, and so do we, for programs that talk to themselves over 127.0.0.1 or ::1 (the kernel
+ * adds both addresses as lo comes up). Nothing leaves the namespace through it.
+ */
+static int loopback_up(void)
 {
-	return sb_landlock_restrict_self(*(int *)userdata);
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {.ifr_name = "lo"};
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(fd, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+struct child_setup {
+	bool loopback;
+	int ruleset; /* Landlock ruleset built by the supervisor, -1 for none */
+};
+
+/* pre_filter of the spawned child, after unshare-net made its namespace: loopback up, then
+ * the Landlock ruleset. */
+static int child_setup(void *userdata)
+{
+	const struct child_setup *c = userdata;
+	if (c->loopback) {
+		int r = loopback_up();
+		if (r < 0)
+			return r;
+	}
+	return c->ruleset >= 0 ? sb_landlock_restrict_self(c->ruleset) : 0;
 }
 
 static int fail(sb_supervisor *s, sb_sandbox *sb, int code)
@@ -250,6 +280,12 @@ int cmd_run(int argc, char **argv)
 	}
 	sb_policy_settings set;
 	sb_policy_get_settings(p, &set);
+	char why[1024];
+	if (sb_policy_check_spawn(p, why, sizeof(why)) < 0) {
+		cli_error("%s", why);
+		sb_policy_free(p);
+		return EXIT_SB_FAILURE;
+	}
 
 	/* Opened now, so that an unwritable learn FILE fails before the program runs. */
 	_cleanup_close_ int learn_fd = -1;
@@ -320,6 +356,7 @@ int cmd_run(int argc, char **argv)
 		cli_error("run: signalfd: %s", strerror(errno));
 		return fail(s, sb, EXIT_SB_FAILURE);
 	}
+	struct child_setup setup = {.loopback = set.unshare_net, .ruleset = ruleset};
 	sb_spawn_opts o = {
 		.stdin_fd = -1,
 		.stdout_fd = out_fd,
@@ -330,8 +367,8 @@ int cmd_run(int argc, char **argv)
 		 * otherwise a signal racing our answer makes the kernel restart a change we
 		 * already made (a second mkdir: EEXIST), and no answer of ours can tell. */
 		.wait_killable = true,
-		.pre_filter = ruleset >= 0 ? enter_landlock : NULL,
-		.userdata = &ruleset,
+		.pre_filter = setup.loopback || ruleset >= 0 ? child_setup : NULL,
+		.userdata = &setup,
 	};
 	int pidfd = -1;
 	pid_t pid = sb_spawn(s, &o, argv + cmd, &pidfd, NULL);

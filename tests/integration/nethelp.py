@@ -11,7 +11,8 @@
   nethelp.py many PORT N                 N concurrent clients; prints the answers counted
 
 Client operations: tcp HOST PORT, udp HOST PORT (sendto), udpconn HOST PORT (connect, send),
-unix PATH, unixdg PATH, bind HOST PORT, bindunix PATH, pid.
+unix PATH, unixdg PATH, bind HOST PORT, bindunix PATH, pid, echo HOST PORT (a server on
+HOST:PORT, 0 for any port, and a client of it, both in this process).
 """
 import asyncio
 import errno
@@ -89,6 +90,20 @@ def client(args):
             if op == "pid":
                 print("pid", os.getpid())
                 i += 1
+                continue
+            if op == "echo":
+                host, port = args[i + 1], int(args[i + 2])
+                i += 3
+                fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+                with socket.socket(fam) as srv, socket.socket(fam) as c:
+                    srv.bind((host, port))
+                    srv.listen(1)
+                    c.settimeout(10)
+                    c.connect(srv.getsockname()[:2])
+                    a, _ = srv.accept()
+                    a.sendall(b"hello")
+                    a.close()
+                    print("ok echo", c.recv(100).decode())
                 continue
             if op in ("tcp", "udp", "udpconn", "bind"):
                 host, port = args[i + 1], int(args[i + 2])

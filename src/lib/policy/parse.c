@@ -839,3 +839,25 @@ void sb_policy_get_settings(const sb_policy *p, sb_policy_settings *ret)
 		}
 	}
 }
+
+int sb_policy_check_spawn(const sb_policy *p, char *err, size_t errlen)
+{
+	const struct policy_rule *needs = NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = p->rules[i];
+		if (r->kind == RULE_UNSHARE_NET)
+			return 0; /* wherever it is written: a setting, not a rule in order */
+		if (!needs && (r->kind == RULE_NET_BROKER || r->kind == RULE_PUBLISH))
+			needs = r;
+	}
+	if (!needs)
+		return 0;
+	/* Without it the program shares our namespace: net-broker would have nothing to
+	 * broker and publish would publish nothing, silently. Refused rather than implied:
+	 * unshare-net also takes away the program's network, which must be asked for. */
+	if (err && errlen)
+		snprintf(err, errlen,
+			 "%s:%u: %s needs unshare-net (a network namespace of the program's own)",
+			 needs->origin, needs->line, policy_kind_name(needs->kind));
+	return -EINVAL;
+}
