@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -544,6 +545,130 @@ static int sends(const struct sockaddr_in *ok)
 	return 0;
 }
 
+/* ---- hold: calls that block in the supervisor, and others that must still be served ---- */
+
+#define HOLD_ACCEPTS 10
+#define HOLD_CONNECTS 10
+
+static int hold_listener, hold_full_fd;
+static struct sockaddr_in hold_full;
+static atomic_int hold_tids[HOLD_ACCEPTS + HOLD_CONNECTS], hold_returned;
+
+static void *hold_accept(void *arg)
+{
+	atomic_store(&hold_tids[(intptr_t)arg], gettid());
+	accept(hold_listener, NULL, NULL); /* nobody ever connects */
+	atomic_fetch_add(&hold_returned, 1);
+	return NULL;
+}
+
+static void *hold_connect(void *arg)
+{
+	atomic_store(&hold_tids[(intptr_t)arg], gettid());
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	connect(s, (struct sockaddr *)&hold_full, sizeof(hold_full)); /* its SYNs are dropped */
+	atomic_fetch_add(&hold_returned, 1);
+	return NULL;
+}
+
+static void on_winch(int sig)
+{
+}
+
+/*
+ * Is the thread's call received by the supervisor, and so holding the worker that received
+ * it until it answers? Under WAIT_KILLABLE_RECV a signal wakes the waiting thread: before
+ * the RECV the call is restarted (SA_RESTART) and notified again; after it, the thread goes
+ * back to wait in TASK_KILLABLE, "D", with the signal pending. SIGWINCH is one the
+ * supervisor lets wait for its answer rather than ending the call with EINTR.
+ */
+static bool held(pid_t tid)
+{
+	syscall(SYS_tgkill, getpid(), tid, SIGWINCH);
+	usleep(1000);
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	long nr = strtol(buf, NULL, 10);
+	if (nr != 42 && nr != 43 && nr != 288) /* connect, accept, accept4 */
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *st = strrchr(buf, ')');
+	return st && st[1] == ' ' && st[2] == 'D';
+}
+
+/*
+ * HOLD_ACCEPTS threads in accept on a published port nobody connects to and HOLD_CONNECTS in
+ * connect to a listener whose queue is full: every one of them holds a worker of the
+ * supervisor. Then 100 opens and 100 connects, all emulated, must still be served.
+ */
+static int hold(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9000)};
+	hold_listener = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(hold_listener, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(hold_listener, 16) < 0)
+		return printf("published listener: %s\n", strerrorname_np(errno)), 1;
+	/* A listener with a queue of one, filled: the kernel drops further SYNs. */
+	int full = socket(AF_INET, SOCK_STREAM, 0);
+	hold_full =
+	    (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(hold_full);
+	bind(full, (struct sockaddr *)&hold_full, sizeof(hold_full));
+	listen(full, 0);
+	getsockname(full, (struct sockaddr *)&hold_full, &al);
+	hold_full_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(hold_full_fd, (struct sockaddr *)&hold_full, sizeof(hold_full)) < 0)
+		return printf("filling connect: %s\n", strerrorname_np(errno)), 1;
+	struct pollfd pf = {full, POLLIN, 0};
+	poll(&pf, 1, -1); /* in the queue now: it is full */
+
+	struct sigaction sa = {.sa_handler = on_winch, .sa_flags = SA_RESTART};
+	sigaction(SIGWINCH, &sa, NULL);
+	pthread_t th;
+	for (intptr_t i = 0; i < HOLD_ACCEPTS + HOLD_CONNECTS; i++)
+		pthread_create(&th, NULL, i < HOLD_ACCEPTS ? hold_accept : hold_connect, (void *)i);
+	for (int i = 0; i < HOLD_ACCEPTS + HOLD_CONNECTS; i++) {
+		while (!atomic_load(&hold_tids[i]) || !held(atomic_load(&hold_tids[i])))
+			usleep(2000);
+	}
+	printf("held %d returned %d\n", HOLD_ACCEPTS + HOLD_CONNECTS, atomic_load(&hold_returned));
+
+	int other = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in oa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	al = sizeof(oa);
+	bind(other, (struct sockaddr *)&oa, sizeof(oa));
+	listen(other, 128);
+	getsockname(other, (struct sockaddr *)&oa, &al);
+	int opens = 0, connects = 0;
+	for (int i = 0; i < 100; i++) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		opens += fd >= 0;
+		close(fd);
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		connects += connect(c, (struct sockaddr *)&oa, sizeof(oa)) == 0;
+		close(c);
+		int s = accept4(other, NULL, NULL, SOCK_CLOEXEC);
+		close(s);
+	}
+	printf("opens %d connects %d returned %d\n", opens, connects, atomic_load(&hold_returned));
+	fflush(stdout);
+	_exit(0); /* the held calls end with the process */
+}
+
 /* Prints one line per case; the test compares native and supervised runs. */
 static int child_main(const char *mode)
 {
@@ -769,6 +894,8 @@ static int child_main(const char *mode)
 	}
 	if (!strcmp(mode, "sends"))
 		return sends(&ok);
+	if (!strcmp(mode, "hold"))
+		return hold();
 	return 99;
 }
 
@@ -863,6 +990,23 @@ TEST_TIMEOUT(connected_send_is_native_sendto_with_an_address_decided, 60)
 		tap_fail(__FILE__, __LINE__, "audit lines:\n%s", out);
 	ASSERT_EQ(sh("grep -c '\"syscall\":\"sendmsg\"' %s/a.jsonl", dir), 0);
 	ASSERT_STREQ(out, "1\n");
+}
+
+TEST_TIMEOUT(twenty_blocked_calls_stall_no_other_request, 60)
+{
+	/* 10 accepts on a published port and 10 connects that never complete, each holding a
+	 * worker; 100 opens and 100 connects of another thread meanwhile (fs and net rules make
+	 * every one emulated). A pool that ran out would leave them waiting: a timeout. */
+	need_netns();
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ASSERT_TRUE(n > 0);
+	self[n] = 0;
+	ASSERT_EQ(sh("SB_CHILD=hold SB_PORT=0 %s run --unshare-net --publish %d:9000 --net-deny "
+		     "192.0.2.1 --deny /nonexistent -- %s",
+		     sysbroker_bin(), free_port(), self),
+		  0);
+	ASSERT_STREQ(out, "held 20 returned 0\nopens 100 connects 100 returned 0\n");
 }
 
 TEST_TIMEOUT(blocking_connect_stalls_nothing_and_a_signal_ends_it, 60)
