@@ -396,6 +396,42 @@ TEST_TIMEOUT(http_server_in_empty_namespace_published, 60)
 	ASSERT_NE(sh("curl -s -m 2 http://127.0.0.1:8000/ || exit 1"), 0);
 }
 
+TEST_TIMEOUT(example_net_policies, 60)
+{
+	need_python();
+	need_netns();
+	const char *src = getenv("SB_SRCDIR"), *t = test_tmpdir();
+	char eg[512], ps[512];
+	snprintf(eg, sizeof(eg), "%s/examples/egress-allowlist.policy", src);
+	snprintf(ps, sizeof(ps), "%s/examples/published-server.policy", src);
+	ASSERT_EQ(sh("%s check %s %s", sysbroker_bin(), eg, ps), 0);
+	/* The allowlist, in a namespace of the test's own where the listed ports are ours: the
+	 * proxy's is reachable; another port, a send to one and a bind elsewhere are not. */
+	ASSERT_EQ(sh("%s run --unshare-net --policy %s -- %s client echo 127.0.0.1 3128 echo "
+		     "127.0.0.1 8000 udp 127.0.0.1 9 bind 192.0.2.1 0",
+		     sysbroker_bin(), eg, helper),
+		  0);
+	ASSERT_STREQ(out, "ok echo hello\nerr EACCES\nerr EACCES\nerr EACCES\n");
+	/* The published server as written, on a free port instead of 8080. */
+	int p = free_port();
+	ASSERT_EQ(sh("sed 's/:8080:/:%d:/' %s > %s/pub.policy && mkdir %s/www && echo page > "
+		     "%s/www/index.html",
+		     p, ps, t, t, t),
+		  0);
+	ASSERT_EQ(sh("%s run --policy %s/pub.policy -- /usr/bin/python3 -m http.server -d %s/www "
+		     "8000 >%s/http.log 2>&1 & echo $! > %s/sb.pid",
+		     sysbroker_bin(), t, t, t, t),
+		  0);
+	char url[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/index.html", p);
+	int k = fetch(url);
+	char got[256];
+	keep(got, sizeof(got), out);
+	sh("kill $(cat %s/sb.pid)", t);
+	ASSERT_EQ(k, 0);
+	ASSERT_STREQ(got, "page\n");
+}
+
 TEST_TIMEOUT(event_loop_server_serves_concurrent_clients, 60)
 {
 	need_python();
