@@ -23,6 +23,12 @@
  * no /proc, or another pid namespace's). */
 static __thread int fddir = -1;
 
+/* The context begun on this thread (resolve_begin to resolve_end): the program this worker
+ * acts for, which resolve_reopen needs to tell the program's own fd directory. */
+static __thread const struct resolve_ctx *serving;
+
+static bool own_fd_dir(const struct resolve_ctx *c, int dir);
+
 static int thread_fddir(void)
 {
 	if (fddir < 0)
@@ -70,6 +76,7 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		  struct resolve_ctx *ret)
 {
 	ret->startfd = -1;
+	serving = NULL;
 	int r0 = thread_fddir();
 	if (r0 < 0)
 		return r0;
@@ -95,6 +102,7 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		identity_restore();
 		return k;
 	}
+	serving = ret;
 	return 0;
 }
 
@@ -114,6 +122,7 @@ int resolve_another_start(sb_req *r, struct resolve_ctx *c, int dirfd, const cha
 void resolve_end(struct resolve_ctx *c)
 {
 	c->startfd = safe_close(c->startfd);
+	serving = NULL;
 	identity_restore();
 }
 
@@ -141,8 +150,34 @@ int resolve_reopen(int pathfd, int flags)
 	char name[16];
 	snprintf(name, sizeof(name), "%d", pathfd);
 	/* The magic link leads to the very object we checked; O_CREAT/O_EXCL no longer apply. */
-	int fd = openat(d, name, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
-	return fd < 0 ? negative_errno() : fd;
+	flags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC;
+	int fd = openat(d, name, flags);
+	if (fd >= 0)
+		return fd;
+	if (errno != EACCES || !serving)
+		return negative_errno();
+	/*
+	 * The program may list its own /proc/PID/fd whatever its ids (proc_fd_permission asks
+	 * for the same thread group); when it is not dumpable that directory is root's, mode
+	 * 0500, and refuses its uid, which is what we act with. runc init does this after it
+	 * took the container's uid (it closes the fds it inherited before exec).
+	 */
+	const struct resolve_ctx *c = serving;
+	fd = identity_restore();
+	if (fd == 0) {
+		fd = -EACCES;
+		if (own_fd_dir(c, pathfd)) {
+			fd = openat(d, name, flags);
+			if (fd < 0)
+				fd = negative_errno();
+		}
+	}
+	int k = identity_assume(&c->creds);
+	if (k < 0) {
+		safe_close(fd);
+		return k;
+	}
+	return fd;
 }
 
 #define MAX_LINKS 40
@@ -239,6 +274,136 @@ static int proc_level(int procroot, const struct resolve_ctx *c)
 	return -1;
 }
 
+/*
+ * The program's own magic links. The kernel lets a task into its own /proc/PID/fd
+ * (proc_fd_permission) and through its own fd/N, cwd, root and exe (proc_pid_get_link:
+ * ptrace_may_access passes within one thread group), whatever its ids and dumpable state.
+ * We walk with its fsuid but are another task: once it is not dumpable (runc init after it
+ * took the container's uid, a daemon that dropped privileges, PR_SET_DUMPABLE 0), that
+ * directory is root's with mode 0500 and the jump needs ptrace rights over it, so the same
+ * step fails for us with EACCES. When the directory is the program's own, that step is
+ * taken again with our identity: it reaches the object the kernel gives the program, and
+ * what is then done to that object is checked with the program's identity again. The
+ * links of any other task stay refused.
+ */
+
+/* The last number of the status line key ("NStgid:\t5000\t2"): the id in the task's own
+ * pid namespace. 0 if absent. */
+static pid_t status_last_id(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	if (!p)
+		return 0;
+	p += strlen(key);
+	long v = 0;
+	for (;;) {
+		char *end;
+		long n = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		v = n;
+		p = end;
+		if (*p == '\n' || !*p)
+			break;
+	}
+	return (pid_t)v;
+}
+
+/*
+ * Is fd's object where the lookup that gave it arrived, not something mounted on top? The
+ * program may mount in a namespace of its own, and a bind mount of its own status or ns
+ * directory over another task's would make that task look like its own.
+ */
+static bool not_mount_root(int fd)
+{
+	struct statx sx;
+	return statx(fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+	       (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/*
+ * Is dir the /proc/PID (or /proc/PID/task/TID) directory of a task in the program's thread
+ * group, in any procfs? Its pid namespace must be the program's (threads share theirs) and
+ * its tgid there the program's: one namespace never holds one tgid for two groups at once.
+ * Numbers are compared in the task's own namespace, never a level guessed from which
+ * procfs this is. Runs with our identity (the ns link of a non-dumpable task is closed to
+ * its own uid). dir is pinned: its task is fixed, and a task never changes group. The
+ * target is looked up after dir's status was read: alive then, the tgid was still its.
+ */
+static bool own_task_dir(const struct resolve_ctx *c, int dir)
+{
+	char buf[4096];
+	if (!on_proc(dir))
+		return false;
+	_cleanup_close_ int fd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !on_proc(fd) || !not_mount_root(fd))
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	pid_t tgid = status_last_id(buf, "\nNStgid:");
+	/* "ns" pinned first, so that nothing mounted on it later is what "pid" finds. */
+	_cleanup_close_ int ns = openat(dir, "ns", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tgid <= 0 || ns < 0 || !on_proc(ns) || !not_mount_root(ns))
+		return false;
+	_cleanup_close_ int pidns = openat(ns, "pid", O_PATH | O_CLOEXEC);
+	struct stat theirs, ours;
+	if (pidns < 0 || !not_mount_root(pidns) || fstat(pidns, &theirs) < 0 ||
+	    fstatat(c->procfd, "ns/pid", &ours, 0) < 0)
+		return false;
+	return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino &&
+	       tgid == c->creds.ns_tgid;
+}
+
+/*
+ * Is dir the fd directory of a task in the program's thread group? Not a mount root, its
+ * ".." is its own parent, the task's directory, whose "fd" must be dir itself (a lookup
+ * finds the dentry we hold while the task lives).
+ */
+static bool own_fd_dir(const struct resolve_ctx *c, int dir)
+{
+	if (!on_proc(dir) || !not_mount_root(dir))
+		return false;
+	_cleanup_close_ int task = openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat a, b;
+	if (task < 0 || fstat(dir, &a) < 0 || fstatat(task, "fd", &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return false;
+	return own_task_dir(c, task);
+}
+
+/*
+ * The step from dir to comp that the kernel refused the program's identity (EACCES),
+ * taken with ours if comp is one of the program's own magic links: fd/N in its fd
+ * directory, cwd, root or exe in its task directory. follow: jump to the object, else the
+ * link itself. Returns an O_PATH fd, or -EACCES for anything else.
+ */
+static int own_magic_step(const struct resolve_ctx *c, int dir, const char *comp, bool follow)
+{
+	bool fd_entry = comp[0] >= '0' && comp[0] <= '9' && !comp[strspn(comp, "0123456789")];
+	if (!fd_entry && strcmp(comp, "cwd") && strcmp(comp, "root") && strcmp(comp, "exe"))
+		return -EACCES;
+	if (!on_proc(dir) || is_proc_root(dir))
+		return -EACCES;
+	int fd = identity_restore();
+	if (fd == 0) {
+		fd = -EACCES;
+		if (fd_entry ? own_fd_dir(c, dir) : own_task_dir(c, dir)) {
+			fd = openat(dir, comp, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+			if (fd < 0)
+				fd = negative_errno();
+		}
+	}
+	int k = identity_assume(&c->creds);
+	if (k < 0) {
+		safe_close(fd);
+		return k;
+	}
+	return fd;
+}
+
 /* Puts text in front of rest (rest is inside buf). */
 static int prepend(char *buf, size_t size, const char **rest, const char *text)
 {
@@ -325,8 +490,13 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 		if (comp[0] >= '1' && comp[0] <= '9' && is_proc_root(cur) && is_supervisor(cur, comp))
 			return -EACCES; /* our fds, memory and state are not the program's to see */
 		_cleanup_close_ int next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
-			return negative_errno();
+		if (next < 0) {
+			/* Refused: perhaps the program's own fd/N (its fd directory is 0500). */
+			next = errno == EACCES ? own_magic_step(c, cur, comp, false)
+					       : negative_errno();
+			if (next < 0)
+				return next;
+		}
 		struct stat st;
 		if (fstat(next, &st) < 0)
 			return negative_errno();
@@ -341,8 +511,13 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 				if (resolve & RESOLVE_NO_MAGICLINKS)
 					return -ELOOP;
 				int jumped = openat(cur, comp, O_PATH | O_CLOEXEC);
-				if (jumped < 0)
-					return negative_errno();
+				if (jumped < 0) {
+					jumped = errno == EACCES
+						     ? own_magic_step(c, cur, comp, true)
+						     : negative_errno();
+					if (jumped < 0)
+						return jumped;
+				}
 				safe_close(cur);
 				cur = jumped;
 				continue;

@@ -371,3 +371,187 @@ TEST(no_capabilities_lent_to_a_user_namespace_root)
 	ASSERT_EQ(sb("run -- %s", cmd), 0);
 	ASSERT_STREQ(out, "EACCES\n");
 }
+
+/* ---- the program's own magic links, once it is not dumpable ---- */
+
+/* The whole of a small file (static buffer; "" if unreadable). */
+static const char *read_text(const char *path)
+{
+	static char buf[1 << 18];
+	buf[0] = 0;
+	FILE *f = fopen(path, "re");
+	if (f) {
+		buf[fread(buf, 1, sizeof(buf) - 1, f)] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+static void remove_tree(const char *t)
+{
+	char cmd[1100];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.audit'", t, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+}
+
+/*
+ * T/om: own/ (0700, root) with f, w (0666) and in/g; pub/h; priv/ (0700, root) with f (0666)
+ * and in/ (0777) with g (0666). Returns the helper's path, or skips.
+ */
+static const char *own_magic_tree(char *t, size_t size)
+{
+	const char *b = getenv("SB_BUILDDIR");
+	if (geteuid() != 0)
+		tap_skip("needs root (the helper drops to uid 65534)");
+	if (!b)
+		tap_skip("SB_BUILDDIR not set");
+	snprintf(t, size, "%s/om", test_tmpdir());
+	char cmd[2048];
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "T=%s && chmod 755 %s && rm -rf $T && mkdir -p $T/own/in $T/pub $T/priv/in && "
+	    "echo own-f > $T/own/f && echo own-w > $T/own/w && echo own-g > $T/own/in/g && "
+	    "echo pub-h > $T/pub/h && echo priv-f > $T/priv/f && echo priv-g > $T/priv/in/g && "
+	    "chmod 755 $T $T/pub $T/own/in && chmod 700 $T/own $T/priv && chmod 777 $T/priv/in && "
+	    "chmod 644 $T/own/f $T/own/in/g $T/pub/h && chmod 666 $T/own/w $T/priv/f $T/priv/in/g",
+	    t, test_tmpdir());
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	static char helper[1024];
+	snprintf(helper, sizeof(helper), "%s/tests/integration/own-magic", b);
+	return helper;
+}
+
+/*
+ * A program that opened files as root, took uid 65534 and stopped being dumpable (runc
+ * init before exec, a daemon that dropped privileges, ssh-agent) may still reach them
+ * through its own /proc/self/fd/N, /dev/fd/N, /proc/PID/fd/N, a thread's, its cwd, root and
+ * exe, and list its own fd directory: the kernel lets a task at its own links whatever its
+ * uid, while the supervisor that resolves the path for it is another task, and without it
+ * would be refused. The name itself stays closed to it (the control). Rules still decide on
+ * the object reached: under allow-read of own/, w is not reopened for writing, and the
+ * audit names the files, never the link. Both walks: the plain one, and the one that
+ * serves redirect rules.
+ */
+TEST(own_magic_links_of_a_program_that_is_not_dumpable)
+{
+	char t[512], audit[600];
+	const char *helper = own_magic_tree(t, sizeof(t));
+	static const char reached[] = "by name (control): EACCES\n"
+				      "/proc/self/fd/N: ok own-f\n"
+				      "/dev/fd/N: ok own-f\n"
+				      "/proc/thread-self/fd/N: ok own-f\n"
+				      "/proc/PID/fd/N: ok own-f\n"
+				      "/proc/PID/task/PID/fd/N: ok own-f\n"
+				      "thread /proc/thread-self/fd/N: ok own-f\n"
+				      "openat(/proc/self/fd, N): ok\n"
+				      "list /proc/self/fd: ok listed entries\n"
+				      "/proc/self/cwd/g: ok own-g\n"
+				      "list /proc/self/cwd: ok listed entries\n"
+				      "/proc/self/root/DIR/pub/h: ok pub-h\n"
+				      "/proc/self/exe: ok ELF\n"
+				      "stat /proc/self/fd/N: the file\n";
+	char want[2048];
+	snprintf(want, sizeof(want), "%s/proc/self/fd/W for writing: ok opened for writing\n",
+		 reached);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "%s own %s", helper, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_STREQ(out, want);
+
+	snprintf(audit, sizeof(audit), "%s.audit", t);
+	snprintf(want, sizeof(want), "%s/proc/self/fd/W for writing: EACCES\n", reached);
+	int r = sb("run --audit %s --allow-read %s/own -- %s own %s", audit, t, helper, t);
+	if (r != 0 || strcmp(out, want))
+		tap_fail(__FILE__, __LINE__, "exited %d:\n%s\nstderr:\n%s", r, out, err);
+
+	/* The same through the walk that serves redirects (a step at a time, fs_common.c). */
+	snprintf(want, sizeof(want), "%s/proc/self/fd/W for writing: ok opened for writing\n",
+		 reached);
+	r = sb("run --redirect %s/nothing %s/pub -- %s own %s", t, t, helper, t);
+	if (r != 0 || strcmp(out, want))
+		tap_fail(__FILE__, __LINE__, "with a redirect, exited %d:\n%s\nstderr:\n%s", r, out,
+			 err);
+
+	/* Each reopen through a link is decided and recorded on the file it reached. */
+	const char *log = read_text(audit);
+	char f[600], w[600];
+	snprintf(f, sizeof(f), "\"path\":\"%s/own/f\"", t);
+	snprintf(w, sizeof(w), "\"path\":\"%s/own/w\"", t);
+	int reopened = 0, refused = 0;
+	for (const char *l = log; *l;) {
+		size_t len = strcspn(l, "\n");
+		char line[4096];
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
+		if (strstr(line, f) && strstr(line, "O_NONBLOCK") &&
+		    strstr(line, "\"action\":\"allow\"") && strstr(line, "\"rule\":\"cli:2\""))
+			reopened++;
+		if (strstr(line, w) && strstr(line, "O_WRONLY") &&
+		    strstr(line, "\"action\":\"deny\"") && strstr(line, "\"errno\":\"EACCES\"") &&
+		    strstr(line, "\"rule\":\"cli:2\""))
+			refused++;
+		if (strstr(line, "/fd/"))
+			tap_fail(__FILE__, __LINE__, "a link in the audit, not its object: %s",
+				 line);
+		l += len + (l[len] ? 1 : 0);
+	}
+	if (reopened != 7 || refused != 1)
+		tap_fail(__FILE__, __LINE__, "%d reopens of f, %d refusals of w recorded:\n%s",
+			 reopened, refused, log);
+	remove_tree(t);
+}
+
+/*
+ * The attack: the same program tries the fd, cwd and fd directory of other tasks that are not
+ * dumpable, one of another uid and one of its own, each holding a file and a directory that
+ * only those links lead to. The kernel refuses it (the control), and so must we: the step
+ * we take with our own identity is for the program's own links only. A dumpable victim of
+ * its uid shows the files are there to be read when the kernel does allow the links.
+ */
+TEST(other_tasks_magic_links_stay_closed)
+{
+	char t[512];
+	const char *helper = own_magic_tree(t, sizeof(t));
+	static const char closed[] = "  /proc/V/fd/N: EACCES\n"
+				     "  /proc/V/task/V/fd/N: EACCES\n"
+				     "  /proc/V/cwd/g: EACCES\n"
+				     "  list /proc/V/cwd: EACCES\n"
+				     "  list /proc/V/fd: EACCES\n";
+	char want[2048];
+	snprintf(want, sizeof(want),
+		 "victim uid 1000, not dumpable:\n%s"
+		 "victim uid 65534, not dumpable:\n%s"
+		 "victim uid 65534, dumpable:\n"
+		 "  /proc/V/fd/N: ok priv-f\n"
+		 "  /proc/V/task/V/fd/N: ok priv-f\n"
+		 "  /proc/V/cwd/g: ok priv-g\n"
+		 "  list /proc/V/cwd: ok listed entries\n"
+		 "  list /proc/V/fd: ok listed entries\n",
+		 closed, closed);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "%s attack %s", helper, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_STREQ(out, want);
+	int r = sb("run --deny %s/nothing -- %s attack %s", t, helper, t);
+	if (r != 0 || strcmp(out, want))
+		tap_fail(__FILE__, __LINE__, "exited %d:\n%s\nstderr:\n%s", r, out, err);
+
+	/*
+	 * The attacker, in a user and mount namespace of its own, mounts its own status and ns
+	 * directory over the victim's, which then read as its own. Without a filesystem rule
+	 * (Landlock, which the rules bring, forbids mounting), where the walk still runs.
+	 */
+	snprintf(cmd, sizeof(cmd), "%s overmount %s", helper, t);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	if (strstr(out, "overmount: unavailable")) {
+		remove_tree(t);
+		tap_skip("the rest needs user namespaces for uid 65534: %s", out);
+	}
+	snprintf(want, sizeof(want), "victim uid 1000, not dumpable:\n%s", closed);
+	ASSERT_STREQ(out, want);
+	r = sb("run --audit /dev/null -- %s overmount %s", helper, t);
+	if (r != 0 || strcmp(out, want))
+		tap_fail(__FILE__, __LINE__, "overmounted, exited %d:\n%s\nstderr:\n%s", r, out,
+			 err);
+	remove_tree(t);
+}
