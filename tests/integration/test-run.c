@@ -300,6 +300,30 @@ TEST(creating_through_a_procfs_symlink_reads_the_programs_view)
 	ASSERT_STREQ(out, "True\n");
 }
 
+TEST(creating_through_a_magic_link_opens_the_file_it_holds)
+{
+	/* "> /dev/stdout" is an O_CREAT open through /proc/self/fd/1, whose text
+	 * ("pipe:[N]") names nothing: the kernel jumps to the open file, so must we. */
+	const char *T = test_tmpdir();
+	ASSERT_EQ(sb("run --deny /nonexistent -- sh -c 'echo one > /dev/stdout; "
+		     "echo two >> /proc/self/fd/1; echo three > /dev/fd/1'"),
+		  0);
+	ASSERT_STREQ(out, "one\ntwo\nthree\n");
+	/* The decision is on the file reached: an fd on a denied file, handed in from
+	 * outside, is not reopened for writing through its magic link (native: it is). */
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "echo secret > %s/d && sh -c 'echo x > /proc/self/fd/3' 3<%s/d && cat %s/d",
+		 T, T, T);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_STREQ(out, "x\n");
+	ASSERT_NE(sb("run --deny %s/d -- sh -c 'echo y > /proc/self/fd/3' 3<%s/d", T, T), 0);
+	snprintf(cmd, sizeof(cmd), "cat %s/d", T);
+	ASSERT_EQ(run_sh(cmd, out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_STREQ(out, "x\n");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", T);
+	run_sh(cmd, out, sizeof(out), err, sizeof(err));
+}
+
 TEST(opens_run_with_the_programs_identity)
 {
 	/* A root supervisor must not lend its privileges: an unprivileged program cannot

@@ -3,11 +3,13 @@
  * with ADDFD|SEND. Nothing is ever continued, so a path rewritten after our read is moot. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -167,6 +169,29 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				return negative_errno();
 			if (flags & O_EXCL)
 				return -EEXIST;
+			struct statfs sfs;
+			if (S_ISLNK(st.st_mode) && !(flags & O_NOFOLLOW) && fstatfs(pin, &sfs) == 0 &&
+			    sfs.f_type == PROC_SUPER_MAGIC) {
+				/* A procfs link (/dev/stdout leads to /proc/self/fd/1) may be a magic
+				 * one, whose text ("pipe:[N]") names nothing to create: the kernel
+				 * jumps to the open file. So does the walk, and the object reached
+				 * exists: open it as the existing object it is. */
+				safe_close(pin);
+				pin = fs_resolve_pin(r, c, parent, name, true, a->resolve);
+				if (pin < 0)
+					return pin;
+				if (fstat(pin, &st) < 0)
+					return negative_errno();
+				if (S_ISDIR(st.st_mode))
+					return -EISDIR;
+				int k = resolve_fd_path(pin, real, realsz);
+				if (k < 0)
+					return k;
+				k = fs_decide(r, sb, real, open_want(flags & ~O_CREAT));
+				if (k)
+					return -k;
+				return resolve_reopen(pin, flags & ~(O_CREAT | O_EXCL));
+			}
 			if (S_ISLNK(st.st_mode)) {
 				if (flags & O_NOFOLLOW)
 					return -ELOOP;
