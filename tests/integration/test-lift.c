@@ -1,7 +1,7 @@
 /* Integration tests of lifting (allow-mount, allow-mknod, sysinfo cgroup) where the kernel
  * really refuses the caller: uid 65534 without capabilities in a mount namespace the test
- * made, and a runc container without CAP_SYS_ADMIN or CAP_MKNOD served by the agent; each
- * compared with the same calls made natively. */
+ * made, and runc and crun containers without CAP_SYS_ADMIN or CAP_MKNOD served by the agent;
+ * each compared with the same calls made natively. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -451,7 +451,7 @@ TEST(sysinfo_reports_the_cgroup_limit)
 	ASSERT_TRUE(up[2] <= up[0]);
 }
 
-/* ---- a runc container without CAP_SYS_ADMIN or CAP_MKNOD, served by the agent ---- */
+/* ---- runc and crun containers without CAP_SYS_ADMIN or CAP_MKNOD, served by the agent ---- */
 
 #define LIFT_NOTIFY                                                                                \
 	"[\"mount\", \"umount2\", \"mknod\", \"mknodat\", \"fsopen\", \"fsconfig\", \"fsmount\", " \
@@ -474,24 +474,25 @@ static void lift_bundle(struct agent *a, struct bundle *b, const char *name)
 		      "allow-mknod null whiteout\n");
 }
 
-/* runc run of the bundle; the status, output in rt_out. */
-static int runc_run(struct agent *a, struct bundle *b, const char *id)
+/* `RUNTIME run` of the bundle (crun in its private mount namespace, see runtime_argv); the
+ * status, output in rt_out. */
+static int rt_run(struct agent *a, const char *rt, struct bundle *b, const char *id)
 {
 	char root[512];
-	snprintf(root, sizeof(root), "%s/runc-root", a->dir);
+	snprintf(root, sizeof(root), "%s/%s-root", a->dir, rt);
 	mkdir(root, 0700);
 	const char *args[] = {"run", "--bundle", b->dir, id, NULL};
 	char *argv[32];
-	runtime_argv("runc", root, argv, ELEMENTSOF(argv), args);
+	runtime_argv(rt, root, argv, ELEMENTSOF(argv), args);
 	return run_argv(argv, rt_out, sizeof(rt_out), 60);
 }
 
-TEST_TIMEOUT(runc_container_mounts_and_mknods_with_rules, 180)
+static void container_mounts_and_mknods_with_rules(const char *rt)
 {
 	struct agent a;
 	struct bundle b;
 	char id[64];
-	need_runtime("runc");
+	need_runtime(rt);
 	helper();
 	agent_start(&a);
 	const char *s =
@@ -503,20 +504,20 @@ TEST_TIMEOUT(runc_container_mounts_and_mknods_with_rules, 180)
 	/* Natively (nothing notified): the kernel refuses a root without the capabilities. */
 	lift_bundle(&a, &b, "native");
 	bundle_config(&b, s, a.sock, NULL, "[\"getppid\"]");
-	snprintf(id, sizeof(id), "sbl-native-%d", (int)getpid());
-	ASSERT_EQ(runc_run(&a, &b, id), 0);
+	snprintf(id, sizeof(id), "sbl-%s-native-%d", rt, (int)getpid());
+	ASSERT_EQ(rt_run(&a, rt, &b, id), 0);
 	ASSERT_TRUE(strstr(rt_out, "EPERM\nnone\nEPERM\nEPERM\nEPERM\nEPERM\nEPERM\nEPERM\n"));
 	/* Under the agent without lifting rules: the same refusals. */
 	lift_bundle(&a, &b, "norules");
 	bundle_config(&b, s, a.sock, "policy=default", LIFT_NOTIFY);
-	snprintf(id, sizeof(id), "sbl-norules-%d", (int)getpid());
-	ASSERT_EQ(runc_run(&a, &b, id), 0);
+	snprintf(id, sizeof(id), "sbl-%s-norules-%d", rt, (int)getpid());
+	ASSERT_EQ(rt_run(&a, rt, &b, id), 0);
 	ASSERT_TRUE(strstr(rt_out, "EPERM\nnone\nEPERM\nEPERM\nEPERM\nEPERM\nEPERM\nEPERM\n"));
 	/* With them: the tmpfs on /mnt/a and /dev/n; everything else as before. */
 	lift_bundle(&a, &b, "lift");
 	bundle_config(&b, s, a.sock, "policy=lift", LIFT_NOTIFY);
-	snprintf(id, sizeof(id), "sbl-lift-%d", (int)getpid());
-	int r = runc_run(&a, &b, id);
+	snprintf(id, sizeof(id), "sbl-%s-lift-%d", rt, (int)getpid());
+	int r = rt_run(&a, rt, &b, id);
 	if (r != 0 ||
 	    !strstr(rt_out, "ok\ntmpfs rw,nosuid,nodev,relatime rw,size=1024k\n"
 			    "EPERM\nEPERM\nEPERM\nok\nEPERM\nEPERM\n"
@@ -524,7 +525,7 @@ TEST_TIMEOUT(runc_container_mounts_and_mknods_with_rules, 180)
 			    "open_tree_clone=EPERM move_mount=EPERM mount_setattr=EPERM "
 			    "fspick=EPERM open_tree=ok\n") ||
 	    !strstr(rt_out, "escaped=0\nend\n"))
-		tap_fail(__FILE__, __LINE__, "runc exited %d:\n%s\nagent:\n%s", r, rt_out,
+		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", rt, r, rt_out,
 			 agent_log(&a));
 	diag(strstr(rt_out, "ok="));
 	wait_log(&a, "exited", 3, 10000);
@@ -533,12 +534,22 @@ TEST_TIMEOUT(runc_container_mounts_and_mknods_with_rules, 180)
 	rm_rf(a.dir);
 }
 
-TEST_TIMEOUT(runc_container_sees_its_mount_alone, 120)
+TEST_TIMEOUT(runc_container_mounts_and_mknods_with_rules, 180)
+{
+	container_mounts_and_mknods_with_rules("runc");
+}
+
+TEST_TIMEOUT(crun_container_mounts_and_mknods_with_rules, 180)
+{
+	container_mounts_and_mknods_with_rules("crun");
+}
+
+static void container_sees_its_mount_alone(const char *rt)
 {
 	struct agent a;
 	struct bundle b;
 	char id[64], p[1024], marker[1024];
-	need_runtime("runc");
+	need_runtime(rt);
 	helper();
 	agent_start(&a);
 	lift_bundle(&a, &b, "alone");
@@ -548,14 +559,14 @@ TEST_TIMEOUT(runc_container_sees_its_mount_alone, 120)
 		      "lift-helper mount none /mnt/a tmpfs - -; lift-helper ismount /mnt/a > "
 		      "/tmp/inside; cat /tmp/go",
 		      a.sock, "policy=lift", LIFT_NOTIFY);
-	snprintf(id, sizeof(id), "sbl-alone-%d", (int)getpid());
+	snprintf(id, sizeof(id), "sbl-%s-alone-%d", rt, (int)getpid());
 	char root[512], outfile[1024];
-	snprintf(root, sizeof(root), "%s/runc-root", a.dir);
+	snprintf(root, sizeof(root), "%s/%s-root", a.dir, rt);
 	mkdir(root, 0700);
-	snprintf(outfile, sizeof(outfile), "%s/runc.out", a.dir);
+	snprintf(outfile, sizeof(outfile), "%s/%s.out", a.dir, rt);
 	const char *args[] = {"run", "--bundle", b.dir, id, NULL};
 	char *argv[32];
-	runtime_argv("runc", root, argv, ELEMENTSOF(argv), args);
+	runtime_argv(rt, root, argv, ELEMENTSOF(argv), args);
 	pid_t pid = spawn_argv_to_file(argv, outfile);
 	snprintf(marker, sizeof(marker), "%s/tmp/inside", b.rootfs);
 	long end = now_ms() + 30000;
@@ -570,10 +581,20 @@ TEST_TIMEOUT(runc_container_sees_its_mount_alone, 120)
 	int fd = open(p, O_WRONLY | O_CLOEXEC);
 	ASSERT_TRUE(fd >= 0);
 	close(fd);
-	ASSERT_EQ(wait_exit(pid, 30, "runc"), 0);
+	ASSERT_EQ(wait_exit(pid, 30, rt), 0);
 	wait_log(&a, "exited", 1, 10000);
 	agent_stop(&a, true);
 	rm_rf(a.dir);
+}
+
+TEST_TIMEOUT(runc_container_sees_its_mount_alone, 120)
+{
+	container_sees_its_mount_alone("runc");
+}
+
+TEST_TIMEOUT(crun_container_sees_its_mount_alone, 120)
+{
+	container_sees_its_mount_alone("crun");
 }
 
 /*
@@ -592,30 +613,40 @@ TEST_TIMEOUT(runc_container_sees_its_mount_alone, 120)
 	"lift-helper umount /mnt/img && lift-helper mknod /dev/null2 c 1 3 666 && echo x > "       \
 	"/dev/null2 && echo unpacked"
 
-TEST_TIMEOUT(runc_image_unpack_end_to_end, 180)
+static void image_unpack_end_to_end(const char *rt)
 {
 	struct agent a;
 	struct bundle b;
 	char id[64];
-	need_runtime("runc");
+	need_runtime(rt);
 	helper();
 	agent_start(&a);
 	lift_bundle(&a, &b, "unpack");
 	bundle_config(&b, UNPACK, a.sock, "policy=lift", LIFT_NOTIFY);
-	snprintf(id, sizeof(id), "sbl-unpack-%d", (int)getpid());
-	int r = runc_run(&a, &b, id);
+	snprintf(id, sizeof(id), "sbl-%s-unpack-%d", rt, (int)getpid());
+	int r = rt_run(&a, rt, &b, id);
 	if (r != 0 || !strstr(rt_out, "ok\nok\nok\nok\nbase\nc\nadded\nok\nok\nok\nunpacked\n"))
-		tap_fail(__FILE__, __LINE__, "runc exited %d:\n%s\nagent:\n%s", r, rt_out,
+		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", rt, r, rt_out,
 			 agent_log(&a));
 	/* Without the rules it stops at the first step, as it does natively. */
 	lift_bundle(&a, &b, "unpack-norules");
 	bundle_config(&b, UNPACK, a.sock, "policy=default", LIFT_NOTIFY);
-	snprintf(id, sizeof(id), "sbl-unpack-nr-%d", (int)getpid());
-	r = runc_run(&a, &b, id);
+	snprintf(id, sizeof(id), "sbl-%s-unpack-nr-%d", rt, (int)getpid());
+	r = rt_run(&a, rt, &b, id);
 	ASSERT_NE(r, 0);
 	ASSERT_TRUE(strstr(rt_out, "EPERM\n") && !strstr(rt_out, "unpacked"));
 	wait_log(&a, "exited", 2, 10000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
 	rm_rf(a.dir);
+}
+
+TEST_TIMEOUT(runc_image_unpack_end_to_end, 180)
+{
+	image_unpack_end_to_end("runc");
+}
+
+TEST_TIMEOUT(crun_image_unpack_end_to_end, 180)
+{
+	image_unpack_end_to_end("crun");
 }
