@@ -4,6 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -324,6 +325,150 @@ static int restart_op(const char *path, const char *kind, int n)
 	return twice || other;
 }
 
+/* Opens path for writing and writes text in one write, as `echo text > path` would:
+ * "ok", or where it failed ("open=EACCES", "write=EPERM"). */
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("open=%s\n", ename(errno));
+		return 1;
+	}
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		printf("write=%s\n", ename(e));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+/* In a user and mount namespace of its own: a FUSE mount on target with a /dev/fuse it
+ * opened itself (nobody serves it: the mount is made, then detached). */
+static int fuse_mount(const char *target)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("open=%s\n", ename(errno));
+		return 1;
+	}
+	char data[128];
+	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("sbtest", target, "fuse", MS_NOSUID | MS_NODEV, data) < 0) {
+		printf("mount=%s\n", ename(errno));
+		return 1;
+	}
+	umount2(target, MNT_DETACH);
+	printf("ok\n");
+	return 0;
+}
+
+/* The parent pid of p, from /proc/p/stat (after the last ')': comm may hold anything). */
+static pid_t ppid_of(pid_t p)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *e = strrchr(buf, ')');
+	int ppid;
+	return e && sscanf(e + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
+struct scan {
+	atomic_bool stop;
+	atomic_int seen, taken;
+	pid_t sup, self;
+};
+
+/* Tries to take fds 0-31 of the process behind pidfd (pidfd_getfd needs the right to
+ * ptrace it); false once it is gone. */
+static bool take_fds(struct scan *s, int pidfd)
+{
+	bool alive = false;
+	for (int fd = 0; fd < 32; fd++) {
+		int x = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		if (x >= 0) {
+			s->taken++;
+			close(x);
+		}
+		alive |= x >= 0 || errno != ESRCH;
+	}
+	return alive;
+}
+
+/* Each new process (pids after ours, as they come): if its parent is the supervisor (our
+ * parent), its fds, again and again until it is gone. */
+static void *scanner(void *arg)
+{
+	struct scan *s = arg;
+	pid_t last = s->self;
+	while (!s->stop) {
+		for (pid_t p = last + 1; p <= last + 256 && !s->stop; p++) {
+			int pfd = (int)syscall(SYS_pidfd_open, p, 0);
+			if (pfd < 0)
+				continue;
+			last = p;
+			if (ppid_of(p) == s->sup) {
+				s->seen++;
+				while (take_fds(s, pfd) && !s->stop)
+					;
+			}
+			close(pfd);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int write_quiet(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Started as root by the supervisor: root of a user namespace of its own (0 mapped to 0),
+ * it opens its own uid_map again and again (the supervisor opens each in a child that holds
+ * our credentials, in our user namespace) while a thread tries to take the fds of every
+ * child of the supervisor. Prints how many it saw and how many fds it got.
+ */
+static int opener_attack(int rounds)
+{
+	struct scan s = {.sup = getppid(), .self = getpid()};
+	if (unshare(CLONE_NEWUSER) < 0 || write_quiet("/proc/self/setgroups", "deny") < 0 ||
+	    write_quiet("/proc/self/uid_map", "0 0 1") < 0 ||
+	    write_quiet("/proc/self/gid_map", "0 0 1") < 0)
+		return report(-1);
+	pthread_t t;
+	if (pthread_create(&t, NULL, scanner, &s))
+		return 2;
+	int opened = 0;
+	for (int i = 0; i < rounds && s.seen < 100; i++) {
+		int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			opened++;
+			close(fd);
+		}
+	}
+	s.stop = true;
+	pthread_join(t, NULL);
+	printf("opened=%d seen=%s taken=%d\n", opened, s.seen ? "yes" : "no", (int)s.taken);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -358,6 +503,12 @@ int main(int argc, char **argv)
 		printf("%s\n", m < 0 ? ename(errno) : m ? "mount" : "not-mount");
 		return 0;
 	}
+	if (!strcmp(c, "write") && n == 2)
+		return write_text(a[0], a[1]);
+	if (!strcmp(c, "opener-attack") && n == 1)
+		return opener_attack(atoi(a[0]));
+	if (!strcmp(c, "fuse") && n == 1)
+		return fuse_mount(a[0]);
 	if (!strcmp(c, "mountopts") && n == 1)
 		return mount_opts(a[0]);
 	if (!strcmp(c, "race") && n == 4)

@@ -17,6 +17,7 @@
 #include "fs.h"
 #include "fs_common.h"
 #include "macros.h"
+#include "opener.h"
 #include "resolve.h"
 #include "sandbox.h"
 #include "strutil.h"
@@ -107,6 +108,13 @@ static enum fs_want open_want(int flags)
 	return w ? FS_WANT_WRITE : FS_WANT_READ;
 }
 
+/* A file whose later use the kernel judges by its opener (a /proc/PID/uid_map...) is opened
+ * with the program's own credentials, in a child of ours (opener.c). */
+static int reopen_pin(sb_req *r, int pin, const char *real, int flags)
+{
+	return opener_wanted(real) ? opener_reopen(r, pin, flags) : resolve_reopen(pin, flags);
+}
+
 /*
  * Opens with decisions on the object reached. Existing objects are pinned with O_PATH,
  * judged by their real path, and reopened through the pin; new ones are judged by their
@@ -151,7 +159,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				int fd = openat(pin, ".", flags | O_CLOEXEC, a->mode);
 				return fd < 0 ? negative_errno() : fd;
 			}
-			return resolve_reopen(pin, flags);
+			return reopen_pin(r, pin, real, flags);
 		}
 
 		/* Creation: the parent and the last component. */
@@ -190,7 +198,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				k = fs_decide(r, sb, real, open_want(flags & ~O_CREAT));
 				if (k)
 					return -k;
-				return resolve_reopen(pin, flags & ~(O_CREAT | O_EXCL));
+				return reopen_pin(r, pin, real, flags & ~(O_CREAT | O_EXCL));
 			}
 			if (S_ISLNK(st.st_mode)) {
 				if (flags & O_NOFOLLOW)
@@ -214,7 +222,7 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				return -k;
 			if (S_ISDIR(st.st_mode))
 				return -EISDIR;
-			return resolve_reopen(pin, flags);
+			return reopen_pin(r, pin, real, flags);
 		}
 		if (errno != ENOENT)
 			return negative_errno();
@@ -276,10 +284,11 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	if (k < 0)
 		return k;
 	int fd;
-	if (sb->fs_trivial && !c.start_on_proc) {
+	if (sb->fs_trivial && !c.start_on_proc && !opener_wanted(path)) {
 		/*
 		 * Nothing to decide: the kernel may resolve our copy of the path, as long as
 		 * it stays on one mount (so it never meets /proc/self, which would mean us).
+		 * A name that may need the program as its opener takes the checked path.
 		 */
 		struct open_args fa = a;
 		fa.resolve |= RESOLVE_NO_XDEV;
