@@ -2,10 +2,13 @@
  *
  *   net-load sink PORT [READY-FILE]  accepts forever; reads each connection to EOF, closes
  *   net-load bulk HOST PORT MB       sends MB MiB on one connection; prints MiB/s
+ *   net-load sendbulk HOST PORT MB   the same with send(2), 4 KiB at a time
  *   net-load rate HOST PORT N        N connections (connect, close); prints connections/s
  *
  * Plain blocking sockets and write(2): after the connect, the data path of a brokered or
- * published connection is the kernel's own, which is what this measures against native. */
+ * published connection is the kernel's own, which is what this measures against native.
+ * send(2) is sendto without an address: sysbroker's filter leaves it to the kernel too, which
+ * sendbulk shows (each call would otherwise be a round trip through sysbroker). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4; the project defines it, a plain cc does not */
 #endif
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +68,7 @@ static int sink(int port, const char *ready)
 	}
 }
 
-static int bulk(const char *host, int port, long mb)
+static int bulk(const char *host, int port, long mb, bool use_send)
 {
 	static char buf[1 << 18];
 	memset(buf, 'x', sizeof(buf));
@@ -72,7 +76,7 @@ static int bulk(const char *host, int port, long mb)
 	long total = mb << 20, sent = 0;
 	double t0 = now();
 	while (sent < total) {
-		ssize_t n = write(fd, buf, sizeof(buf));
+		ssize_t n = use_send ? send(fd, buf, 4 << 10, 0) : write(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -109,9 +113,12 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "sink"))
 		return sink(atoi(argv[2]), argc > 3 ? argv[3] : NULL);
 	if (argc == 5 && !strcmp(argv[1], "bulk"))
-		return bulk(argv[2], atoi(argv[3]), atol(argv[4]));
+		return bulk(argv[2], atoi(argv[3]), atol(argv[4]), false);
+	if (argc == 5 && !strcmp(argv[1], "sendbulk"))
+		return bulk(argv[2], atoi(argv[3]), atol(argv[4]), true);
 	if (argc == 5 && !strcmp(argv[1], "rate"))
 		return rate(argv[2], atoi(argv[3]), atol(argv[4]));
-	fprintf(stderr, "usage: net-load sink PORT [READY] | bulk HOST PORT MB | rate HOST PORT N\n");
+	fprintf(stderr, "usage: net-load sink PORT [READY] | bulk|sendbulk HOST PORT MB | "
+			"rate HOST PORT N\n");
 	return 2;
 }

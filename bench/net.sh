@@ -10,8 +10,10 @@
 # Method (also written into results.md):
 #  - bench/net-load.c: `sink` accepts connections one at a time and reads each to EOF;
 #    `bulk` writes MB MiB on one connection with write(2) in 256 KiB chunks and waits for
-#    the sink's close (MiB/s); `rate` makes CONNS connections one after the other, each
-#    connect, shutdown, wait for the sink's close (connections/s).
+#    the sink's close (MiB/s); `sendbulk` the same with send(2) in 4 KiB chunks (a sendto
+#    without an address, which the filter leaves to the kernel); `rate` makes CONNS
+#    connections one after the other, each connect, shutdown, wait for the sink's close
+#    (connections/s).
 #  - Configurations, interleaved (one run of each, REPS times), all on 127.0.0.1:
 #      native:  client and sink without sysbroker;
 #      rules:   client under `sysbroker run --net-default deny --net-allow 127.0.0.1:PORT`
@@ -111,6 +113,11 @@ for rep in $(seq "$REPS"); do
 			exit 1
 		}
 		echo "$v" >>"$tmp/bulk-$cfg"
+		v=$(run_cfg "$cfg" sendbulk 127.0.0.1 "$p" "$MB") || {
+			echo "net.sh: sendbulk under $cfg failed" >&2
+			exit 1
+		}
+		echo "$v" >>"$tmp/send-$cfg"
 		v=$(run_cfg "$cfg" rate 127.0.0.1 "$p" "$CONNS") || {
 			echo "net.sh: rate under $cfg failed" >&2
 			exit 1
@@ -124,6 +131,7 @@ median() { sort -n "$1" | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[N
 range() { sort -n "$1" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 
 nb=$(median "$tmp/bulk-native")
+ns=$(median "$tmp/send-native")
 nr=$(median "$tmp/rate-native")
 tree=$(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown)
 section=$tmp/section
@@ -135,8 +143,9 @@ section=$tmp/section
 	echo "$(cut -d' ' -f1-3 /proc/loadavg); sysbroker $("$sb" --version 2>/dev/null | head -1 | awk '{print $NF}'), tree $tree."
 	echo
 	echo "- \`bench/net-load.c\` on 127.0.0.1: \`bulk\` sends $MB MiB on one connection with"
-	echo "  write(2), 256 KiB at a time, to a sink that reads to EOF; \`rate\` makes $CONNS"
-	echo "  connections one after the other (connect, shutdown, wait for the sink's close)."
+	echo "  write(2), 256 KiB at a time, to a sink that reads to EOF; \`sendbulk\` the same with"
+	echo "  send(2), 4 KiB at a time; \`rate\` makes $CONNS connections one after the other"
+	echo "  (connect, shutdown, wait for the sink's close)."
 	echo "- **native**: no sysbroker. **rules**: the client under \`sysbroker run --net-default"
 	echo "  deny --net-allow 127.0.0.1:PORT\` (connect decided and performed by sysbroker)."
 	echo "  **broker**: the client under \`sysbroker run --unshare-net --net-broker\` and the same"
@@ -145,16 +154,18 @@ section=$tmp/section
 	echo "  (every accept answered by sysbroker with ADDFD|SEND)."
 	echo "- $REPS runs of each, interleaved; median and min-max."
 	echo
-	echo "| configuration | bulk MiB/s | min-max | × native | connections/s | min-max | × native |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| configuration | bulk MiB/s | min-max | × native | send() MiB/s | min-max | × native | connections/s | min-max | × native |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for cfg in $configs; do
 		b=$(median "$tmp/bulk-$cfg")
+		d=$(median "$tmp/send-$cfg")
 		r=$(median "$tmp/rate-$cfg")
-		echo "| $cfg | $b | $(range "$tmp/bulk-$cfg") | $(awk "BEGIN{printf \"%.2f\", $b/$nb}") | $r | $(range "$tmp/rate-$cfg") | $(awk "BEGIN{printf \"%.2f\", $r/$nr}") |"
+		echo "| $cfg | $b | $(range "$tmp/bulk-$cfg") | $(awk "BEGIN{printf \"%.2f\", $b/$nb}") | $d | $(range "$tmp/send-$cfg") | $(awk "BEGIN{printf \"%.2f\", $d/$ns}") | $r | $(range "$tmp/rate-$cfg") | $(awk "BEGIN{printf \"%.2f\", $r/$nr}") |"
 	done
 	echo
 	echo "After the connection is made the bytes never pass through sysbroker: bulk"
-	echo "throughput is the kernel's in every configuration, and differences there are the"
+	echo "throughput is the kernel's in every configuration, with write(2) and with send(2)"
+	echo "alike (a sendto without an address is not notified), and differences there are the"
 	echo "machine's noise. The connection rate pays what sysbroker does once per connection:"
 	echo "the notification round trip, the socket taken with pidfd_getfd, the decision, and"
 	echo "for the broker a new socket plus ADDFD|SETFD, for publish the accept, a loopback"
