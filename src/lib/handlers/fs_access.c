@@ -12,6 +12,7 @@
 
 #include "fs.h"
 #include "fs_common.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "sandbox.h"
 #include "strutil.h"
@@ -104,6 +105,8 @@ static int fs_access_handler(sb_req *r, void *userdata)
 	struct fs_arg a;
 	int k = fs_arg_pin_as(r, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH,
 			      flags & AT_EACCESS ? NULL : real_ids, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	/* Asking for write is a write as far as the policy goes: allow-read answers EACCES,
 	 * as the write itself would. */
 	if (k == 0)

@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "fs.h"
 #include "fs_write.h"
+#include "fs_opath.h"
 #include "macros.h"
 
 static void fs_arg_endp(struct fs_arg *a)
@@ -248,6 +249,8 @@ static int attr_handler(sb_req *r, void *userdata)
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	k = fs_arg_pin(r, NULL, c.dirfd, c.path, !(c.flags & AT_SYMLINK_NOFOLLOW),
 		       c.flags & AT_EMPTY_PATH, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	if (k < 0)
 		return k;
 	k = fs_caps_for_change(&a, foreign);

@@ -13,6 +13,7 @@
 
 #include "fs.h"
 #include "fs_common.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "sandbox.h"
 
@@ -122,6 +123,8 @@ static int fs_getxattr_handler(sb_req *r, void *userdata)
 		k = fs_arg_pin_empty(r, x.dirfd, &a);
 	else
 		k = fs_arg_pin(r, NULL, x.dirfd, x.path, x.follow, x.empty, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	if (k == 0)
 		k = -fs_decide(r, sb, a.real, FS_WANT_READ);
 	if (k == 0) {

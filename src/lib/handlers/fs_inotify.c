@@ -11,6 +11,7 @@
 
 #include "fs.h"
 #include "fs_common.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "sandbox.h"
 
@@ -49,6 +50,8 @@ static int fs_inotify_handler(sb_req *r, void *userdata)
 
 	struct fs_arg a;
 	int k = fs_arg_pin(r, NULL, AT_FDCWD_ARG, path, !(mask & IN_DONT_FOLLOW), false, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	if (k == 0)
 		k = -fs_decide(r, sb, a.real, FS_WANT_READ);
 	if (k == 0 && (mask & IN_ONLYDIR)) {

@@ -9,6 +9,7 @@
 
 #include "fs.h"
 #include "fs_write.h"
+#include "fs_opath.h"
 #include "macros.h"
 
 static void fs_arg_endp(struct fs_arg *a)
@@ -60,6 +61,8 @@ static int link_handler(sb_req *r, void *userdata)
 	_cleanup_(fs_arg_endp) struct fs_arg b = {.fd = -1, .startfd = -1};
 	int k = fs_arg_pin(r, NULL, olddirfd, oldaddr, flags & AT_SYMLINK_FOLLOW,
 			   flags & AT_EMPTY_PATH, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	if (k < 0)
 		return k;
 	/*

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "fs.h"
 #include "fs_common.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "opener.h"
 #include "resolve.h"
@@ -143,6 +144,10 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			int k = resolve_fd_path(pin, real, realsz);
 			if (k < 0)
 				return k;
+			/* /proc/self/fd/N of an O_PATH symlink stand-in leads to its symlink. */
+			k = fs_opath_swap(&pin, real, realsz);
+			if (k < 0)
+				return k;
 			k = fs_decide(r, sb, real, open_want(flags));
 			if (k)
 				return -k;
@@ -152,7 +157,9 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode))
 				return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
 			if (flags & O_PATH)
-				return resolve_reopen(pin, O_RDONLY | O_NONBLOCK | (flags & O_DIRECTORY));
+				return S_ISLNK(st.st_mode) ? fs_opath_standin(r, pin)
+							   : resolve_reopen(pin, O_RDONLY | O_NONBLOCK |
+										   (flags & O_DIRECTORY));
 			if (S_ISLNK(st.st_mode))
 				return -ELOOP; /* O_NOFOLLOW on a symlink */
 			if (tmpfile) {
@@ -193,6 +200,9 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 				if (S_ISDIR(st.st_mode))
 					return -EISDIR;
 				int k = resolve_fd_path(pin, real, realsz);
+				if (k < 0)
+					return k;
+				k = fs_opath_swap(&pin, real, realsz); /* then ELOOP, as the kernel */
 				if (k < 0)
 					return k;
 				k = fs_decide(r, sb, real, open_want(flags & ~O_CREAT));

@@ -11,8 +11,34 @@
 
 #include "fs.h"
 #include "fs_common.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "sandbox.h"
+#include "strutil.h"
+
+/*
+ * The magic link of an fd that is an O_PATH symlink stand-in (/proc/self/fd/N) reads as the
+ * kernel's would: the symlink's path. Found by following the same path (the magic link jumps
+ * to the stand-in); another stand-in swapped in meanwhile is the program's own as well.
+ * Returns the length of text.
+ */
+static int standin_text(sb_req *r, struct fs_arg *a, char *text, size_t size)
+{
+	if (!fs_opath_maybe(text) || !a->path[0])
+		return (int)strlen(text);
+	_cleanup_close_ int obj = fs_resolve_pin(r, &a->c, a->startfd, a->path, true, 0);
+	if (obj < 0)
+		return (int)strlen(text);
+	char real[PATH_MAX];
+	int k = resolve_fd_path(obj, real, sizeof(real));
+	if (k < 0)
+		return k;
+	k = fs_opath_swap(&obj, real, sizeof(real));
+	if (k < 0)
+		return k;
+	strlcpy_sb(text, real, size);
+	return (int)strlen(text);
+}
 
 static int fs_readlink_handler(sb_req *r, void *userdata)
 {
@@ -34,6 +60,8 @@ static int fs_readlink_handler(sb_req *r, void *userdata)
 	struct fs_arg a;
 	int k = fs_arg_pin(r, NULL, dirfd, path, false, true, &a);
 	if (k == 0)
+		k = fs_opath_arg(r, &a); /* readlinkat(fd, "") of an O_PATH symlink stand-in */
+	if (k == 0)
 		k = -fs_decide(r, sb, a.real, FS_WANT_READ);
 	char text[PATH_MAX];
 	if (k == 0) {
@@ -46,9 +74,14 @@ static int fs_readlink_handler(sb_req *r, void *userdata)
 	if (k == 0) {
 		/* A magic link (/proc/PID/fd/N) reads as the program would read it: its object's
 		 * path from this thread's root, which is the program's. */
-		ssize_t n = readlinkat(a.fd, "", text,
-				       (size_t)size < sizeof(text) ? (size_t)size : sizeof(text));
+		ssize_t n = readlinkat(a.fd, "", text, sizeof(text) - 1);
 		k = n < 0 ? negative_errno() : (int)n;
+		if (n >= 0) {
+			text[n] = 0;
+			k = standin_text(r, &a, text, sizeof(text));
+		}
+		if (k > size)
+			k = size; /* readlink truncates silently */
 	}
 	fs_arg_end(&a);
 	if (k < 0)

@@ -15,6 +15,7 @@
 #include "fs.h"
 #include "fs_common.h"
 #include "fs_write.h"
+#include "fs_opath.h"
 #include "macros.h"
 #include "sandbox.h"
 #include "strutil.h"
@@ -214,6 +215,8 @@ static int fs_stat_handler(sb_req *r, void *userdata)
 	else
 		k = fs_arg_pin(r, NULL, a.dirfd, a.path, !(a.flags & AT_SYMLINK_NOFOLLOW),
 			       empty && nr != SYS_statfs, &arg);
+	if (k == 0)
+		k = fs_opath_arg(r, &arg);
 	union {
 		struct stat st;
 		struct statx stx;

@@ -10,6 +10,7 @@
 
 #include "fs.h"
 #include "fs_write.h"
+#include "fs_opath.h"
 #include "macros.h"
 
 static void fs_arg_endp(struct fs_arg *a)
@@ -81,6 +82,8 @@ static int xattr_handler(sb_req *r, void *userdata)
 		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
 	k = fs_arg_pin(r, NULL, AT_FDCWD_ARG, sb_req_arg(r, 0), follow, false, &a);
+	if (k == 0)
+		k = fs_opath_arg(r, &a);
 	if (k < 0)
 		return k;
 	k = fs_caps_for_change(&a, foreign);
