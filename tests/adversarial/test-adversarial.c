@@ -79,9 +79,10 @@ static void rm_tree(void)
 
 /*
  * A fresh tree: pub/ is allowed (the default); sec/ gets the rule under test: f (SECRET),
- * prog (an executable), link, m1..m9 (to change), emptydir. pub/sec2/ gets the same rule and
- * holds only a non-executable copy of a program: with no executable below it, Landlock grants
- * exec on all of pub/, and only the refusal of chmod keeps it from running.
+ * prog (an executable), link, out and outdir (links out of it), m1..m9 (to change),
+ * emptydir. pub/sec2/ gets the same rule and holds only a non-executable copy of a program:
+ * with no executable below it, Landlock grants exec on all of pub/, and only the refusal of
+ * chmod keeps it from running.
  */
 static void tree(void)
 {
@@ -109,6 +110,11 @@ static void tree(void)
 	char p[256];
 	snprintf(p, sizeof(p), "%s/sec/link", T);
 	ASSERT_EQ(symlink("f", p), 0);
+	/* Links inside sec/ that lead out of it (a walk through a hidden sec/ must not work). */
+	snprintf(p, sizeof(p), "%s/sec/out", T);
+	ASSERT_EQ(symlink("../pub/f", p), 0);
+	snprintf(p, sizeof(p), "%s/sec/outdir", T);
+	ASSERT_EQ(symlink("../pub", p), 0);
 	snprintf(p, sizeof(p), "%s/sec/f", T);
 	ASSERT_EQ(setxattr(p, "user.sb", "x", 1, 0), 0);
 	snprintf(p, sizeof(p), "%s/pub/fifo", T);
@@ -342,6 +348,11 @@ static const char *mode_name(const struct mode *m)
 TEST_TIMEOUT(metadata_and_names, 120)
 {
 	attack("meta", 100, false, mode_name, 0);
+}
+
+TEST_TIMEOUT(walking_through_a_hidden_directory, 120)
+{
+	attack("hidden-walk", 100, false, mode_name, 0);
 }
 
 /* Starts argv with stdout on a pipe; returns the pid, *ret_fd the read end. */

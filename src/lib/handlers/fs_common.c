@@ -293,6 +293,7 @@ struct rwalk {
 	char *name;
 	size_t namesz;
 	bool finished; /* want_parent met TO itself: result holds its parent (or -errno) */
+	bool hide;     /* a hide rule: nothing hidden may be walked through (rw_hidden) */
 	int result;
 	/* the tops of TO the walk jumped to, for a mount-like ".." back to FROM's parent */
 	int n_jumps;
@@ -379,6 +380,33 @@ static int rw_jump(struct rwalk *w, const struct policy_rule *rule, const char *
 	return 1;
 }
 
+/*
+ * A hidden object is as absent for a walk that passes through it as for one that ends there:
+ * "H/../x" and a symlink inside H fail with ENOENT where H does not exist, so they must here
+ * too, or the answer tells that H exists (and where its links lead). Checked at each ".." (the
+ * directory left) and each symlink followed (comp, in the walk's directory); a walk that ends
+ * below H is judged by its end. Returns 0 or -ENOENT.
+ */
+static int rw_hidden(struct rwalk *w, const char *comp)
+{
+	if (!w->hide)
+		return 0;
+	char real[PATH_MAX + NAME_MAX + 2];
+	int k = resolve_fd_path(w->cur, real, PATH_MAX);
+	if (k < 0)
+		return k;
+	if (comp) {
+		size_t l = strlen(real);
+		snprintf(real + l, sizeof(real) - l, "%s%s", l > 1 ? "/" : "", comp);
+	}
+	struct fs_decision d;
+	policy_fs_decide(w->p, real, &d);
+	if (d.access != FS_HIDE)
+		return 0;
+	sandbox_note_rule(w->r, "hide", d.rule);
+	return -ENOENT;
+}
+
 /* Is the walk (its current directory) at or below a FROM? Then it jumps. 0: no. */
 static int rw_check(struct rwalk *w)
 {
@@ -440,7 +468,7 @@ static int rw_missing(struct rwalk *w, const char *comp)
 }
 
 /* ".." at the top of a TO the walk jumped to leads to FROM's parent, as out of a mount. */
-static int rw_dotdot(struct rwalk *w)
+static __attribute__((noinline)) int rw_dotdot(struct rwalk *w)
 {
 	struct stat st;
 	if (fstat(w->cur, &st) < 0)
@@ -463,6 +491,38 @@ static int rw_dotdot(struct rwalk *w)
 	w->n_jumps--;
 	int k = rw_check(w); /* FROM's parent may lie in another FROM */
 	return k < 0 ? k : 1;
+}
+
+/*
+ * A symlink met by the walk (link, consumed): its text goes in front of what is left, from
+ * the root if absolute. Apart from rw_walk so that its buffer is on the stack only here, not
+ * under each step's resolve_pin (a hide rule walks every path with a symlink this way).
+ */
+static __attribute__((noinline)) int rw_follow(struct rwalk *w, int link)
+{
+	char text[PATH_MAX];
+	ssize_t n = readlinkat(link, "", text, sizeof(text));
+	safe_close(link);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n >= sizeof(text))
+		return -ENAMETOOLONG;
+	int k = rw_prepend(w, text, (size_t)n);
+	if (k < 0)
+		return k;
+	if (text[0] == '/') {
+		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			return negative_errno();
+		rw_move(w, root);
+		w->n_jumps = 0;
+		if (may_be_from(w->p, "")) {
+			k = rw_check(w);
+			if (k < 0)
+				return k;
+		}
+	}
+	return 0;
 }
 
 /* The walk: one component at a time, each resolved by resolve_pin (which keeps /proc/self
@@ -519,6 +579,11 @@ static int rw_walk(struct rwalk *w, bool follow)
 		}
 		if (dot)
 			continue;
+		if (dotdot) {
+			k = rw_hidden(w, NULL);
+			if (k < 0)
+				return k;
+		}
 		if (dotdot && w->n_jumps > 0) {
 			k = rw_dotdot(w);
 			if (k < 0)
@@ -547,6 +612,11 @@ static int rw_walk(struct rwalk *w, bool follow)
 				safe_close(next);
 				return -ELOOP;
 			}
+			k = rw_hidden(w, comp);
+			if (k < 0) {
+				safe_close(next);
+				return k;
+			}
 			if (++w->links > MAX_LINKS) {
 				safe_close(next);
 				return -ELOOP;
@@ -565,28 +635,9 @@ static int rw_walk(struct rwalk *w, bool follow)
 					return k;
 				continue;
 			}
-			char text[PATH_MAX];
-			ssize_t n = readlinkat(next, "", text, sizeof(text));
-			safe_close(next);
-			if (n < 0)
-				return negative_errno();
-			if ((size_t)n >= sizeof(text))
-				return -ENAMETOOLONG;
-			k = rw_prepend(w, text, (size_t)n);
+			k = rw_follow(w, next);
 			if (k < 0)
 				return k;
-			if (text[0] == '/') {
-				int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (root < 0)
-					return negative_errno();
-				rw_move(w, root);
-				w->n_jumps = 0;
-				if (may_be_from(w->p, "")) {
-					k = rw_check(w);
-					if (k < 0)
-						return k;
-				}
-			}
 			continue;
 		}
 		rw_move(w, next);
@@ -604,7 +655,8 @@ static int rw_init(sb_req *r, struct resolve_ctx *c, int startfd, const char *pa
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
 	/* Scoped lookups are the kernel's own (resolve.c refuses them across mounts). */
-	if (!sb || !sb->fs_redirect || (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+	if (!sb || !(sb->fs_redirect || sb->fs_hide) ||
+	    (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
 		return 0;
 	if (strlcpy_sb(w->buf, path, sizeof(w->buf)) >= sizeof(w->buf))
 		return -ENAMETOOLONG;
@@ -615,6 +667,7 @@ static int rw_init(sb_req *r, struct resolve_ctx *c, int startfd, const char *pa
 	w->rest = w->buf;
 	w->links = w->redirects = w->n_jumps = 0;
 	w->want_dir = w->want_parent = w->finished = false;
+	w->hide = sb->fs_hide;
 	w->result = -EIO;
 	w->name = NULL;
 	w->namesz = 0;
@@ -634,11 +687,34 @@ static int rw_start(struct rwalk *w, const char *path)
 	return rw_check(w);
 }
 
+/*
+ * With hide rules but no redirect, the kernel's walk is kept where it cannot pass through a
+ * hidden object and back out: no ".." in the path and no symlink met (RESOLVE_NO_SYMLINKS
+ * refuses it with ELOOP, and then our walk checks each one). 1: take the kernel's walk.
+ */
+static bool hide_fast(sb_req *r, const char *path, uint64_t resolve)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	if (!sb || !sb->fs_hide || sb->fs_redirect)
+		return false;
+	if (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
+		return false; /* rw_init leaves these to the kernel anyway */
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || !p[2]))
+			return false;
+	return true;
+}
+
 int fs_resolve_pin(sb_req *r, struct resolve_ctx *c, int startfd, const char *path, bool follow,
 		   uint64_t resolve)
 {
 	if (!*path)
 		return -ENOENT;
+	if (hide_fast(r, path, resolve)) {
+		int fd = resolve_pin(c, startfd, path, follow, resolve | RESOLVE_NO_SYMLINKS);
+		if (fd != -ELOOP || (resolve & RESOLVE_NO_SYMLINKS))
+			return fd;
+	}
 	struct rwalk w;
 	int k = rw_init(r, c, startfd, path, resolve, &w);
 	if (k <= 0)
@@ -655,6 +731,29 @@ int fs_resolve_parent(sb_req *r, struct resolve_ctx *c, int startfd, const char 
 {
 	if (!*path)
 		return -ENOENT;
+	if (hide_fast(r, path, 0)) {
+		/* The directory part as resolve_parent splits it: trailing slashes belong to the
+		 * name ("dir/" must be a directory). */
+		size_t len = strlen(path);
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		const char *slash = memrchr(path, '/', len);
+		size_t nl = slash ? len - (size_t)(slash + 1 - path) : len;
+		char dir[PATH_MAX];
+		size_t dl = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+		if (dl >= sizeof(dir) || nl + 2 > namesz)
+			return -ENAMETOOLONG;
+		memcpy(dir, slash ? path : ".", dl);
+		dir[dl] = 0;
+		int fd = resolve_pin(c, startfd, dir, true, RESOLVE_NO_SYMLINKS);
+		if (fd != -ELOOP) {
+			if (fd >= 0) {
+				memcpy(name, path + len - nl, nl);
+				strcpy(name + nl, len < strlen(path) ? "/" : "");
+			}
+			return fd;
+		}
+	}
 	struct rwalk w;
 	int k = rw_init(r, c, startfd, path, 0, &w);
 	if (k <= 0)

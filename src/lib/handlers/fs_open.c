@@ -213,6 +213,12 @@ static int open_checked(sb_req *r, struct sb_sandbox *sb, struct resolve_ctx *c,
 			if (S_ISLNK(st.st_mode)) {
 				if (flags & O_NOFOLLOW)
 					return -ELOOP;
+				/* A hidden link is not there to follow (fs_common.c: rw_hidden). */
+				int k = resolve_fd_path(pin, real, realsz);
+				if (k < 0)
+					return k;
+				if (sb->fs_hide && fs_decide(r, sb, real, FS_WANT_READ) == ENOENT)
+					return -ENOENT;
 				/* Follow it ourselves: the next round resolves the target. */
 				char target[PATH_MAX];
 				ssize_t n = readlinkat(pin, "", target, sizeof(target) - 1);
