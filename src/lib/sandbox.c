@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "handlers/fs.h"
+#include "handlers/fs_chdir.h"
 #include "handlers/net_common.h"
 #include "learn.h"
 #include "macros.h"
@@ -24,6 +25,7 @@ static const struct fs_family *const families[] = {
 	&fs_getxattr_family,
 	&fs_inotify_family,
 	&fs_getdents_family,
+	&fs_chdir_family,
 	/* Path syscalls that change the filesystem, and calls refused under fs rules. */
 	&fs_mkdir_family,
 	&fs_mknod_family, /* before any allow-mknod family: a later one replaces it */
@@ -202,6 +204,17 @@ static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 	pthread_mutex_unlock(&sb->lock);
 }
 
+/* Every call of the families passes here first, for what the sandbox does before any handler:
+ * a cwd a chdir may have taken into a denied place is checked (fs_chdir.c). */
+static int sandbox_dispatch(sb_req *r, void *userdata)
+{
+	const struct fs_row *row = userdata;
+	int k = fs_cwd_check(r);
+	if (k < 0)
+		return k;
+	return row->fn(r, NULL);
+}
+
 int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only)
 {
 	for (size_t f = 0; f < ELEMENTSOF(families); f++) {
@@ -211,7 +224,7 @@ int sb_sandbox_install(sb_supervisor *s, const sb_sandbox *only)
 			continue;
 		for (size_t i = 0; i < families[f]->n_rows; i++) {
 			const struct fs_row *row = &families[f]->rows[i];
-			int r = sb_on_syscall(s, row->nr, row->fn, NULL);
+			int r = sb_on_syscall(s, row->nr, sandbox_dispatch, (void *)row);
 			for (unsigned a = 0; a < 6 && r == 0; a++)
 				if (row->native_if_zero & (1u << a))
 					r = filter_native_if_zero(s, row->nr, a);

@@ -179,9 +179,50 @@ static int probe_opath(const char *path, const char *link_dir)
 	return 0;
 }
 
+/* chdir, fchdir and getcwd in the cases the kernel tells apart; DIR is writable. */
+static int probe_cwd(const char *dir)
+{
+	char buf[4096], sub[4096], file[4096];
+	snprintf(sub, sizeof(sub), "%s/cwd-sub", dir);
+	snprintf(file, sizeof(file), "%s/cwd-file", dir);
+	rmdir(sub);
+	close(open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	show("chdir", chdir(dir));
+	show("getcwd", getcwd(buf, sizeof(buf)) ? 0 : -1);
+	printf("  same=%d\n", !strcmp(buf, dir));
+	show("getcwd-small", syscall(SYS_getcwd, buf, strlen(dir)));
+	long n = syscall(SYS_getcwd, buf, strlen(dir) + 1);
+	show("getcwd-exact", n);
+	printf("  len=%d\n", n == (long)strlen(dir) + 1);
+	show("chdir-file", chdir(file));
+	show("chdir-missing", chdir("nope"));
+	show("chdir-empty", chdir(""));
+	show("chdir-null", syscall(SYS_chdir, NULL));
+	show("chdir-dotdot", chdir(".."));
+	show("chdir-back", chdir(dir));
+	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int f = open(file, O_RDONLY | O_CLOEXEC);
+	show("fchdir-dir", fchdir(d));
+	show("fchdir-file", fchdir(f));
+	show("fchdir-bad", fchdir(999));
+	int p = open(dir, O_PATH | O_CLOEXEC);
+	show("fchdir-opath", fchdir(p));
+	mkdir(sub, 0755);
+	show("chdir-sub", chdir(sub));
+	rmdir(sub);
+	show("getcwd-removed", getcwd(buf, sizeof(buf)) ? 0 : -1);
+	show("chdir-up", chdir(".."));
+	show("getcwd-up", getcwd(buf, sizeof(buf)) ? 0 : -1);
+	printf("  same=%d\n", !strcmp(buf, dir));
+	unlink(file);
+	return 0;
+}
+
 static int probe_main(int argc, char **argv)
 {
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "cwd") && argc == 3)
+		return probe_cwd(argv[2]);
 	if (!strcmp(cmd, "opath") && argc == 4)
 		return probe_opath(argv[2], argv[3]);
 	if (!strcmp(cmd, "statx") && argc == 6) {
@@ -957,6 +998,43 @@ TEST_TIMEOUT(o_path_of_a_symlink_same_as_native, 60)
 	need_python();
 	ASSERT_EQ(sh("%s", cmd), 0);
 	ASSERT_STREQ(out, "done\n");
+	cleanup(t);
+}
+
+TEST_TIMEOUT(chdir_and_getcwd, 60)
+{
+	/* Under rules chdir and fchdir are decided and getcwd emulated: every case as the kernel
+	 * answers it natively. */
+	const char *t = tdir();
+	make_tree(t);
+	char cmd[8192], native[sizeof(out)], opts[1024];
+	snprintf(cmd, sizeof(cmd), "SB_PROBE=1 %s cwd %s/d", self_exe, t);
+	native_and_sb(native, sizeof(native), "--deny /nonexistent", cmd);
+	ASSERT_STREQ(out, native);
+	ASSERT_TRUE(strstr(native, "getcwd-small ERANGE\n") && strstr(native, "getcwd-removed ENOENT\n") &&
+		    strstr(native, "fchdir-file ENOTDIR\n") && strstr(native, "chdir-null EFAULT\n"));
+	/* The rule of the directory entered: deny EACCES, hide ENOENT, allow-read lets in. */
+	need_python();
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && /usr/bin/python3 -c 'import os\n"
+		 "for p in (\"d\", \"d/sub\", \"d/f\", \"nope\"):\n"
+		 "    try: os.chdir(p); print(p, os.path.relpath(os.getcwd(), \"%s\")); os.chdir(\"%s\")\n"
+		 "    except OSError as e: print(p, e.strerror)\n"
+		 "os.fchdir(os.open(\"d\", os.O_RDONLY)); print(os.path.relpath(os.getcwd(), \"%s\"))'",
+		 t, t, t, t);
+	const char *rules[] = {"--allow-read", "--deny", "--hide"};
+	const char *where[] = {"d", "d/sub", "d/sub"};
+	const char *sub[] = {"d/sub d/sub", "d/sub Permission denied",
+			     "d/sub No such file or directory"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(opts, sizeof(opts), "%s %s/%s", rules[i], t, where[i]);
+		native_and_sb(native, sizeof(native), opts, cmd);
+		char want[1024];
+		snprintf(want, sizeof(want),
+			 "d d\n%s\nd/f Not a directory\nnope No such file or directory\nd\n",
+			 sub[i]);
+		ASSERT_STREQ(out, want);
+	}
 	cleanup(t);
 }
 

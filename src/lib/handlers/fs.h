@@ -32,6 +32,7 @@ extern const struct fs_family fs_readlink_family; /* readlink, readlinkat */
 extern const struct fs_family fs_getxattr_family; /* getxattr, lgetxattr, listxattr, llistxattr */
 extern const struct fs_family fs_inotify_family;  /* inotify_add_watch */
 extern const struct fs_family fs_getdents_family; /* getdents64, getdents (hide rules) */
+extern const struct fs_family fs_chdir_family;    /* chdir, fchdir, getcwd (fs rules) */
 extern const struct fs_family fs_mkdir_family;
 extern const struct fs_family fs_mknod_family;
 extern const struct fs_family fs_unlink_family;
