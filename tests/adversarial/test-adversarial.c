@@ -363,6 +363,11 @@ TEST_TIMEOUT(metadata_and_names, 120)
 	attack("meta", 100, false, mode_name, 0);
 }
 
+TEST_TIMEOUT(metadata_through_an_fd, 120)
+{
+	attack("fdmeta", 100, false, NULL, 0);
+}
+
 TEST_TIMEOUT(walking_through_a_hidden_directory, 120)
 {
 	attack("hidden-walk", 100, false, mode_name, 0);

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,42 @@ static int one(char **a, int n)
 		NEED(1);
 		int fd = open(a[1], O_RDONLY | O_CLOEXEC);
 		r = fd < 0 ? -1 : syscall(SYS_utimensat, fd, NULL, NULL, 0);
+	} else if (!strcmp(op, "fchmod") || !strcmp(op, "fchown") || !strcmp(op, "fsetxattr") ||
+		   !strcmp(op, "fremovexattr") || !strcmp(op, "futimesatfd")) {
+		/* Through a read-only fd of the file: the kernel lets its owner change it. */
+		int fd = open(a[1], O_RDONLY | O_CLOEXEC);
+		if (!strcmp(op, "fchmod")) {
+			NEED(2);
+			r = fd < 0 ? -1 : syscall(SYS_fchmod, fd, octal(a[2]));
+		} else if (!strcmp(op, "fchown")) {
+			NEED(3);
+			r = fd < 0 ? -1 : syscall(SYS_fchown, fd, atoi(a[2]), atoi(a[3]));
+		} else if (!strcmp(op, "fsetxattr")) {
+			NEED(3);
+			r = fd < 0 ? -1 : syscall(SYS_fsetxattr, fd, a[2], a[3], strlen(a[3]), 0);
+		} else if (!strcmp(op, "fremovexattr")) {
+			NEED(2);
+			r = fd < 0 ? -1 : syscall(SYS_fremovexattr, fd, a[2]);
+		} else {
+			NEED(1);
+			struct timeval tv[2] = {{1000000000, 7}, {1000000000, 7}};
+			r = fd < 0 ? -1 : syscall(SYS_futimesat, fd, NULL, tv);
+		}
+	} else if (!strcmp(op, "setxattrat") || !strcmp(op, "removexattrat")) {
+		/* Linux 6.13, by path (463, 466); struct xattr_args: value, size, flags. */
+		struct {
+			uint64_t value;
+			uint32_t size, flags;
+		} xa = {0, 0, 0};
+		if (op[0] == 's') {
+			NEED(3);
+			xa.value = (uintptr_t)a[3];
+			xa.size = (uint32_t)strlen(a[3]);
+			r = syscall(463, AT_FDCWD, a[1], 0, a[2], &xa, sizeof(xa));
+		} else {
+			NEED(2);
+			r = syscall(466, AT_FDCWD, a[1], 0, a[2]);
+		}
 	} else if (!strcmp(op, "setxattr") || !strcmp(op, "lsetxattr")) {
 		NEED(3);
 		r = syscall(op[0] == 'l' ? SYS_lsetxattr : SYS_setxattr, a[1], a[2], a[3],

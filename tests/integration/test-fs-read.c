@@ -14,6 +14,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "runcmd.h"
@@ -167,6 +168,11 @@ static int probe_opath(const char *path, const char *link_dir)
 	show("openat-below", openat(fd, "x", O_RDONLY | O_CLOEXEC));
 	show("read", read(fd, buf, 1));
 	show("write", write(fd, buf, 1));
+	/* The calls that need an open file refuse an O_PATH fd. */
+	show("fchmod", fchmod(fd, 0600));
+	show("fchown", fchown(fd, (uid_t)-1, (gid_t)-1));
+	show("fsetxattr", fsetxattr(fd, "user.t", "v", 1, 0));
+	show("futimens", syscall(SYS_utimensat, fd, NULL, NULL, 0));
 	char hl[4096];
 	snprintf(hl, sizeof(hl), "%s/hardlink", link_dir);
 	unlink(hl);

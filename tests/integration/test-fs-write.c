@@ -203,6 +203,15 @@ static const char *const ops[] = {
     "lsetxattr @/f user.t v",
     "removexattr @/f user.x",
     "lremovexattr @/f user.x",
+    "setxattrat @/f user.t v",
+    "removexattrat @/f user.x",
+    /* Through a read-only fd: the kernel lets the owner change the file this way. */
+    "fchmod @/f 600",
+    "fchown @/f 1 2",
+    "fsetxattr @/f user.t v",
+    "fremovexattr @/f user.x",
+    "futimens @/f",
+    "futimesatfd @/f",
 };
 
 /*
@@ -511,14 +520,24 @@ TEST_TIMEOUT(changes_made_once_under_signals, 120)
 	clean(t);
 }
 
-/* fd-based calls carry no path: they stay native, and work on what an open gave. */
-TEST(fd_based_calls_need_no_decision)
+/*
+ * The calls through an fd are judged on what the fd refers to: a file (by its path), or an
+ * object in no directory (a pipe: "pipe:[N]"), of which no rule speaks. Under a read-only
+ * view of everything, the file's mode stays while the pipe's can change, as natively.
+ */
+TEST(fd_based_calls_decided_on_the_object)
 {
 	const char *t = test_tmpdir();
 	SH_OK("echo x > %s/f", t);
-	SH_OK("%s run --allow-read / --allow %s -- %s futimens %s/f", sysbroker_bin(), t, fsop(),
-	      t);
-	ASSERT_STREQ(out, "ok\n");
+	char calls[4096];
+	snprintf(calls, sizeof(calls),
+		 "fchmod /dev/stdin 600 , fchmod %s/f 600 , futimens /dev/stdin , futimens %s/f , "
+		 "fchown %s/f 0 0",
+		 t, t, t);
+	SH_OK("true | %s %s", fsop(), calls);
+	ASSERT_STREQ(out, "ok ok ok ok ok\n");
+	SH_OK("true | %s run --allow-read / -- %s %s", sysbroker_bin(), fsop(), calls);
+	ASSERT_STREQ(out, "ok EACCES ok EACCES EACCES\n");
 	clean(t);
 }
 

@@ -1,6 +1,7 @@
 /* The metadata family (chmod, fchmodat, fchmodat2, chown, lchown, fchownat, utime, utimes,
- * futimesat, utimensat, truncate): the object is pinned as the call would reach it, judged as
- * a write, and changed by the supervisor through the pin with the target's identity. */
+ * futimesat, utimensat, truncate, and through an fd fchmod, fchown, futimens): the object is
+ * pinned as the call would reach it (the program's fd taken with pidfd_getfd), judged as a
+ * write, and changed by the supervisor with the target's identity. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -43,6 +44,10 @@ struct attr_call {
 	bool have_times;
 	struct timespec times[2];
 	off_t length;
+	/* The object is the program's open file (fchmod, fchown, and utimensat and futimesat
+	 * with a NULL path): the kernel lets its owner change it through any fd, a read-only
+	 * one of a file the program may only read included. */
+	bool by_fd;
 };
 
 /* The times as the kernel copies them (before it looks at the path), in utimensat's form. */
@@ -82,7 +87,21 @@ static int decode(sb_req *r, struct attr_call *c)
 	int nr = sb_req_nr(r);
 	c->dirfd = AT_FDCWD_ARG;
 	c->flags = 0;
+	c->by_fd = false;
 	switch (nr) {
+	case SYS_fchmod:
+		c->op = OP_CHMOD;
+		c->by_fd = true;
+		c->dirfd = (int)sb_req_arg(r, 0);
+		c->mode = (uint16_t)sb_req_arg(r, 1);
+		return 0;
+	case SYS_fchown:
+		c->op = OP_CHOWN;
+		c->by_fd = true;
+		c->dirfd = (int)sb_req_arg(r, 0);
+		c->uid = (uint32_t)sb_req_arg(r, 1);
+		c->gid = (uint32_t)sb_req_arg(r, 2);
+		return 0;
 	case SYS_chmod:
 	case SYS_fchmodat:
 	case SYS_fchmodat2: {
@@ -122,9 +141,9 @@ static int decode(sb_req *r, struct attr_call *c)
 		c->path = sb_req_arg(r, 1);
 		c->times_addr = sb_req_arg(r, 2);
 		c->flags = nr == SYS_utimensat ? (unsigned)sb_req_arg(r, 3) : 0;
-		/* A NULL path names the dirfd's own object (futimens): no path to decide on,
-		 * and the object came through an open we judged. */
-		return c->path ? 0 : 1;
+		/* A NULL path names the dirfd's own open file (futimens, do_utimes_fd). */
+		c->by_fd = !c->path;
+		return 0;
 	case SYS_truncate:
 		c->op = OP_TRUNCATE;
 		c->path = sb_req_arg(r, 0);
@@ -232,7 +251,15 @@ static int attr_handler(sb_req *r, void *userdata)
 			return sb_req_reply_value(r, 0);
 		if (c.flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 			return -EINVAL;
+		/* do_utimes: a NULL path with AT_FDCWD is looked up (EFAULT); with an fd, no
+		 * flags are taken. */
+		if (c.by_fd && c.dirfd == AT_FDCWD_ARG)
+			return -EFAULT;
+		if (c.by_fd && c.flags)
+			return -EINVAL;
 	}
+	if (c.by_fd && c.dirfd == AT_FDCWD_ARG)
+		return -EBADF; /* fdget, not a path: AT_FDCWD is no fd */
 	if (c.op == OP_CHOWN) {
 		/* Before the target's identity is assumed: its /proc files are ours to read. */
 		k = map_id(r, "uid_map", c.uid, &c.uid);
@@ -247,10 +274,19 @@ static int attr_handler(sb_req *r, void *userdata)
 	if (foreign < 0)
 		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
-	k = fs_arg_pin(r, NULL, c.dirfd, c.path, !(c.flags & AT_SYMLINK_NOFOLLOW),
-		       c.flags & AT_EMPTY_PATH, &a);
-	if (k == 0)
-		k = fs_opath_arg(r, &a);
+	if (c.by_fd) {
+		k = fs_arg_pin_empty(r, c.dirfd, &a);
+		int link;
+		if (k == 0 && fs_opath_lookup(a.fd, a.real, &link) > 0) {
+			safe_close(link);
+			k = -EBADF; /* an O_PATH symlink stand-in: these need a real open file */
+		}
+	} else {
+		k = fs_arg_pin(r, NULL, c.dirfd, c.path, !(c.flags & AT_SYMLINK_NOFOLLOW),
+			       c.flags & AT_EMPTY_PATH, &a);
+		if (k == 0)
+			k = fs_opath_arg(r, &a);
+	}
 	if (k < 0)
 		return k;
 	k = fs_caps_for_change(&a, foreign);
@@ -261,7 +297,18 @@ static int attr_handler(sb_req *r, void *userdata)
 		return -k;
 	/* Each change lands on the pinned inode (AT_EMPTY_PATH on an O_PATH fd, or its magic
 	 * link), never on whatever the name means by now. Made twice (a restarted call), it
-	 * answers the same: these need no fs_change. */
+	 * answers the same: these need no fs_change. Through an fd, on our copy of the
+	 * program's open file, where the kernel checks what it would check on the program's
+	 * (an O_PATH one: EBADF). */
+	if (c.by_fd) {
+		if (c.op == OP_CHMOD)
+			k = fchmod(a.fd, c.mode);
+		else if (c.op == OP_CHOWN)
+			k = fchown(a.fd, c.uid, c.gid);
+		else
+			k = futimens(a.fd, c.have_times ? c.times : NULL);
+		return k < 0 ? negative_errno() : sb_req_reply_value(r, 0);
+	}
 	switch (c.op) {
 	case OP_CHMOD:
 		k = do_chmod(r, a.fd, c.mode);
@@ -287,7 +334,8 @@ static const struct fs_row attr_rows[] = {
     {SYS_chmod, attr_handler},	   {SYS_fchmodat, attr_handler}, {SYS_fchmodat2, attr_handler},
     {SYS_chown, attr_handler},	   {SYS_lchown, attr_handler},	 {SYS_fchownat, attr_handler},
     {SYS_utime, attr_handler},	   {SYS_utimes, attr_handler},	 {SYS_futimesat, attr_handler},
-    {SYS_utimensat, attr_handler}, {SYS_truncate, attr_handler},
+    {SYS_utimensat, attr_handler}, {SYS_truncate, attr_handler}, {SYS_fchmod, attr_handler},
+    {SYS_fchown, attr_handler},
 };
 
 const struct fs_family fs_attr_family = {"attr", attr_rows, ELEMENTSOF(attr_rows),
