@@ -217,6 +217,10 @@ typedef struct sb_req_note {
 	char path[4096];     /* resolved path, "" if none */
 	char addr[128];      /* network address, "" if none */
 	char flags[256];     /* decoded flags, "" if none */
+	/* A second path, "" if none: where rename and link put their object (resolved), the
+	 * text a symlink holds (as given). */
+	char path2[4096];
+	char comm[64];       /* the process's name, taken before the answer; "" if not taken */
 } sb_req_note;
 sb_req_note *sb_req_note_get(sb_req *r);
 

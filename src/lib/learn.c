@@ -230,9 +230,15 @@ void learn_note(struct learn *l, sb_req *r)
 	sb_req_note *n = sb_req_note_get(r);
 	/* What the policy allowed; a call that then failed natively (EEXIST...) counts too:
 	 * under the learnt policy it must fail the same way, not with EACCES. */
-	if (n->action && (!strcmp(n->action, "allow") || !strcmp(n->action, "redirect")) &&
-	    n->path[0] == '/')
-		learn_record(l, n->path, kind_of(sb_syscall_name(sb_req_nr(r)), n->flags));
+	const char *name = sb_syscall_name(sb_req_nr(r));
+	bool allowed = n->action && (!strcmp(n->action, "allow") || !strcmp(n->action, "redirect"));
+	if (allowed && n->path[0] == '/')
+		learn_record(l, n->path, kind_of(name, n->flags));
+	/* A rename or a link writes at both ends (SPEC 2.1): its destination too. (A symlink's
+	 * second path is the text it holds, nothing it touched.) */
+	if (allowed && n->path2[0] == '/' && name &&
+	    (!strncmp(name, "rename", 6) || !strncmp(name, "link", 4)))
+		learn_record(l, n->path2, kind_of(name, n->flags));
 	note_exe(l, r);
 }
 

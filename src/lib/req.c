@@ -22,6 +22,7 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->note.action = NULL;
 	r->note.rule = NULL;
 	r->note.path[0] = r->note.addr[0] = r->note.flags[0] = 0;
+	r->note.path2[0] = r->note.comm[0] = 0;
 }
 
 void req_done(sb_req *r)

@@ -117,6 +117,26 @@ void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *
 	n->rule = origin;
 }
 
+/*
+ * The process behind a call for its audit line: its pid (sb_req_tgid keeps it) and comm. Read
+ * before the answer: once the call is answered the process may exit at once, and its /proc
+ * entry with it (the line would say pid 0 and no comm).
+ */
+static void note_process(sb_req *r)
+{
+	sb_req_note *n = sb_req_note_get(r);
+	sb_req_tgid(r);
+	int procfd = sb_req_procfd(r);
+	if (procfd < 0)
+		return;
+	_cleanup_close_ int fd = openat(procfd, "comm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t k = read(fd, n->comm, sizeof(n->comm) - 1);
+	n->comm[k > 0 ? k : 0] = 0;
+	n->comm[strcspn(n->comm, "\n")] = 0;
+}
+
 /* Appends "key":"escaped" to a line buffer. */
 static size_t put_str(char *buf, size_t used, size_t size, const char *key, const char *val)
 {
@@ -144,17 +164,9 @@ static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	char comm[64] = "";
-	int procfd = sb_req_procfd(r);
-	if (procfd >= 0) {
-		int fd = openat(procfd, "comm", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t k = read(fd, comm, sizeof(comm) - 1);
-			comm[k > 0 ? k : 0] = 0;
-			comm[strcspn(comm, "\n")] = 0;
-			close(fd);
-		}
-	}
+	/* Taken before the answer (sandbox_dispatch); a call no family handled is read now. */
+	if (!n->comm[0])
+		note_process(r);
 	const char *name = sb_syscall_name(sb_req_nr(r));
 	size_t used = (size_t)snprintf(
 		buf, sizeof(buf),
@@ -163,10 +175,12 @@ static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 		ts.tv_nsec / 1000, (int)sb_req_tgid(r), (int)sb_req_tid(r));
 	if (sb->label)
 		used = put_str(buf, used, sizeof(buf), "container", sb->label);
-	used = put_str(buf, used, sizeof(buf), "comm", comm);
+	used = put_str(buf, used, sizeof(buf), "comm", n->comm);
 	used = put_str(buf, used, sizeof(buf), "syscall", name ? name : "unknown");
 	if (n->path[0])
 		used = put_str(buf, used, sizeof(buf), "path", n->path);
+	if (n->path2[0])
+		used = put_str(buf, used, sizeof(buf), "path2", n->path2);
 	if (n->addr[0])
 		used = put_str(buf, used, sizeof(buf), "addr", n->addr);
 	if (n->flags[0])
@@ -205,10 +219,14 @@ static void audit_write(sb_req *r, int64_t result, int err, void *userdata)
 }
 
 /* Every call of the families passes here first, for what the sandbox does before any handler:
- * a cwd a chdir may have taken into a denied place is checked (fs_chdir.c). */
+ * the process is noted for the audit line while it surely exists, and a cwd a chdir may have
+ * taken into a denied place is checked (fs_chdir.c). */
 static int sandbox_dispatch(sb_req *r, void *userdata)
 {
 	const struct fs_row *row = userdata;
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	if (sb && sb->audit_fd >= 0)
+		note_process(r);
 	int k = fs_cwd_check(r);
 	if (k < 0)
 		return k;

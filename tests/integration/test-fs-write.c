@@ -564,6 +564,64 @@ TEST(audit_names_the_change)
 	clean(t);
 }
 
+/*
+ * A rename and a link write at both ends (SPEC 2.1): the audit line names both, and learn
+ * allows both, so that the run passes again under the policy it wrote (where it was refused
+ * at the destination when only the first path was noted).
+ */
+TEST(rename_and_link_audited_and_learnt_at_both_ends)
+{
+	const char *t = test_tmpdir();
+	char setup[4096], run[8192];
+	snprintf(setup, sizeof(setup),
+		 "rm -rf %s/src %s/dst %s/other && mkdir -p %s/src %s/dst %s/other && echo a > "
+		 "%s/src/a && echo c > %s/src/c",
+		 t, t, t, t, t, t, t, t);
+	snprintf(run, sizeof(run),
+		 "sh -c 'mv %s/src/a %s/dst/b && ln %s/src/c %s/other/d && ln -s ../x %s/other/s "
+		 "&& echo done'",
+		 t, t, t, t, t);
+	SH_OK("%s", setup);
+	SH_OK("%s run --audit %s/a.jsonl --learn %s/learnt.policy -- %s", sysbroker_bin(), t, t,
+	      run);
+	ASSERT_STREQ(out, "done\n");
+	char want[4096];
+	SH_OK("grep -h '\"syscall\":\"renameat2\"' %s/a.jsonl", t);
+	snprintf(want, sizeof(want), "\"path\":\"%s/src/a\",\"path2\":\"%s/dst/b\"", t, t);
+	ASSERT_TRUE(strstr(out, want));
+	SH_OK("grep -h '\"syscall\":\"linkat\"' %s/a.jsonl", t);
+	snprintf(want, sizeof(want), "\"path\":\"%s/src/c\",\"path2\":\"%s/other/d\"", t, t);
+	ASSERT_TRUE(strstr(out, want));
+	SH_OK("grep -h '\"syscall\":\"symlinkat\"' %s/a.jsonl", t);
+	snprintf(want, sizeof(want), "\"path\":\"%s/other/s\",\"path2\":\"../x\"", t);
+	ASSERT_TRUE(strstr(out, want));
+	/* Fed back, under its default deny. */
+	SH_OK("%s", setup);
+	SH_OK("%s run --policy %s/learnt.policy -- %s", sysbroker_bin(), t, run);
+	ASSERT_STREQ(out, "done\n");
+	clean(t);
+}
+
+/*
+ * The audit line is written after the answer, by when the process may have exited: its pid
+ * and comm are taken before. 200 processes whose last intercepted call comes just before
+ * their exit: every line names its process.
+ */
+TEST_TIMEOUT(audit_names_processes_that_exited, 60)
+{
+	const char *t = test_tmpdir();
+	SH_OK("%s run --audit %s/a.jsonl --deny /nonexistent -- sh -c 'for i in $(seq 200); do "
+	      "/bin/true; done'",
+	      sysbroker_bin(), t);
+	SH_OK("grep -c '\"comm\":\"true\"' %s/a.jsonl; grep -c '\"pid\":0,\\|\"comm\":\"\"' "
+	      "%s/a.jsonl || true",
+	      t, t);
+	printf("# lines of true, then lines without a pid or comm: %s", out);
+	ASSERT_TRUE(atoi(out) >= 200);
+	ASSERT_STREQ(strchr(out, '\n') + 1, "0\n");
+	clean(t);
+}
+
 /* Runs fsop as nobody in a user namespace of its own whose maps we write from outside (under
  * sysbroker the program's own write of its uid_map is an open the supervisor makes), then
  * the calls; prefix is "" or "SYSBROKER run ... --". Its stdout lands in out. */

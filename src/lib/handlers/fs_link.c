@@ -73,6 +73,7 @@ static int link_handler(sb_req *r, void *userdata)
 	if (!a.path[0] && (foreign || !(a.c.creds.cap_eff & (UINT64_C(1) << CAP_DAC_READ_SEARCH))))
 		return -ENOENT;
 	k = fs_arg_parent(r, &a, newdirfd, newaddr, &b);
+	fs_note_path2(r, &b, true);
 	if (k < 0)
 		return k;
 	k = fs_caps_for_change(&a, foreign);

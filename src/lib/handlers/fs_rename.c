@@ -79,6 +79,7 @@ static int rename_handler(sb_req *r, void *userdata)
 	if (k < 0)
 		return k;
 	k = fs_arg_parent(r, &a, newdirfd, newaddr, &b);
+	fs_note_path2(r, &b, true);
 	if (k < 0)
 		return k;
 	k = fs_caps_for_change(&a, foreign);

@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "fs_write.h"
 #include "macros.h"
+#include "strutil.h"
 
 static void fs_arg_endp(struct fs_arg *a)
 {
@@ -41,6 +42,8 @@ static int symlink_handler(sb_req *r, void *userdata)
 		return k;
 	if (!target[0])
 		return -ENOENT; /* as the kernel's getname() of "" */
+	/* The audit shows what the link will hold, as given: text, not a path judged. */
+	strlcpy_sb(sb_req_note_get(r)->path2, target, sizeof(sb_req_note_get(r)->path2));
 
 	int foreign = fs_userns_foreign(r);
 	if (foreign < 0)

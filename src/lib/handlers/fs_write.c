@@ -227,6 +227,14 @@ int fs_change(sb_req *r, const char *s1, const char *s2, int (*op)(void *arg), v
 	return k < 0 ? k : 0;
 }
 
+void fs_note_path2(sb_req *r, struct fs_arg *b, bool named)
+{
+	sb_req_note *n = sb_req_note_get(r);
+	if (b->real[0] && named && fs_name_path(b, n->path2, sizeof(n->path2)) == 0)
+		return;
+	strlcpy_sb(n->path2, b->real[0] ? b->real : b->path, sizeof(n->path2));
+}
+
 void fs_note_at_flags(sb_req *r, unsigned flags)
 {
 	static const struct {

@@ -60,5 +60,12 @@ int fs_userns_foreign(sb_req *r);
  */
 int fs_caps_for_change(struct fs_arg *first, int foreign);
 
+/*
+ * Notes the second path argument b (rename's and link's destination) for the audit line and
+ * learn: the name judged (named: after fs_decide_name), or where its parent led, or the text
+ * as the program gave it when nothing was reached.
+ */
+void fs_note_path2(sb_req *r, struct fs_arg *b, bool named);
+
 /* Audit text for AT_* flags ("AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH"). */
 void fs_note_at_flags(sb_req *r, unsigned flags);
