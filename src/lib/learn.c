@@ -140,10 +140,11 @@ static enum learn_kind kind_of(const char *name, const char *flags)
 	    "faccessat",  "faccessat2", "readlink",   "readlinkat",   "getxattr",
 	    "lgetxattr",  "listxattr",	"llistxattr", "getxattrat",   "listxattrat",
 	    "statfs",	  "file_getattr",
+	    /* Entering a directory is allowed by allow-read on it alone; getcwd decides nothing. */
+	    "chdir",	  "fchdir",	"getcwd",
 	};
 	static const char *const reads[] = {
-	    "getdents", "getdents64", "inotify_add_watch", "fanotify_mark",
-	    "execve",	"execveat",   "chdir",
+	    "getdents", "getdents64", "inotify_add_watch", "fanotify_mark", "execve", "execveat",
 	};
 	static const char *const entries[] = {
 	    "mkdir",  "mkdirat", "mknod",    "mknodat",	  "symlink", "symlinkat", "link",

@@ -603,6 +603,29 @@ TEST(rename_and_link_audited_and_learnt_at_both_ends)
 }
 
 /*
+ * chdir and getcwd look at a directory: learn allows reading it, not what is below it nor
+ * writing in it (getcwd was learnt as a write of the cwd, chdir as a read of all below).
+ */
+TEST(learn_of_chdir_grants_the_directory_alone)
+{
+	const char *t = test_tmpdir();
+	SH_OK("mkdir -p %s/sub/deep && echo x > %s/sub/deep/f && echo y > %s/sub/other", t, t, t);
+	char run[4096];
+	snprintf(run, sizeof(run), "sh -c 'cd %s/sub && pwd > /dev/null && /bin/pwd && cat deep/f'",
+		 t);
+	SH_OK("%s run --learn %s/learnt.policy -- %s", sysbroker_bin(), t, run);
+	SH_OK("%s run --policy %s/learnt.policy -- %s", sysbroker_bin(), t, run);
+	char want[4096];
+	snprintf(want, sizeof(want), "%s/sub\nx\n", t);
+	ASSERT_STREQ(out, want);
+	ASSERT_NE(sh("%s run --policy %s/learnt.policy -- sh -c 'cat %s/sub/other || echo > %s/sub/new'",
+		     sysbroker_bin(), t, t, t),
+		  0);
+	SH_OK("test ! -e %s/sub/new", t);
+	clean(t);
+}
+
+/*
  * The audit line is written after the answer, by when the process may have exited: its pid
  * and comm are taken before. 200 processes whose last intercepted call comes just before
  * their exit: every line names its process.
