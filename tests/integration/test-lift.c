@@ -222,6 +222,22 @@ TEST(new_mount_api_cannot_get_around_the_rules)
 	ASSERT_STREQ(out, want);
 }
 
+/* A program that may mount by itself (root of a user and mount namespace of its own) mounts
+ * natively when the policy has no path rule: its mount is the kernel's, not a lifted one. */
+TEST(program_in_its_own_namespaces_mounts_natively)
+{
+	need_unpriv();
+	lift_dir();
+	const char *s = "unshare -U -r -m sh -c \"$H mount none $T/ou/a tmpfs - -; "
+			"$H mountopts $T/ou/a\"";
+	ASSERT_EQ(unpriv(NULL, NULL, s), 0);
+	ASSERT_TRUE(!strncmp(out, "ok\ntmpfs rw,relatime", 20));
+	char native[sizeof(out)];
+	memcpy(native, out, sizeof(out));
+	ASSERT_EQ(unpriv(NULL, "--allow-mount tmpfs \"$T/in/**\"", s), 0);
+	ASSERT_STREQ(out, native);
+}
+
 TEST(racing_thread_cannot_move_the_mount)
 {
 	need_unpriv();

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -28,15 +29,47 @@ static int target_userns(sb_req *r, struct stat *ret)
 	return 0;
 }
 
-int lift_may_mount_natively(sb_req *r, const sb_creds *c)
+/*
+ * The thread's effective capabilities as its status shows them, counted in its own user
+ * namespace. sb_creds has none for a program in another user namespace than ours (lending
+ * them would give it power over our objects), but may_mount() asks exactly about its own.
+ */
+static int own_cap_eff(int procfd, uint64_t *ret)
 {
-	if (!(c->cap_eff & (1ULL << LIFT_CAP_SYS_ADMIN)))
-		return 0;
+	_cleanup_close_ int fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	char buf[8192];
+	size_t used = 0;
+	ssize_t n;
+	while (used < sizeof(buf) - 1 && (n = read(fd, buf + used, sizeof(buf) - 1 - used)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ESRCH ? -ENOENT : negative_errno();
+		used += (size_t)n;
+	}
+	buf[used] = 0;
+	const char *p = strstr(buf, "\nCapEff:");
+	if (!p)
+		return -EIO;
+	*ret = strtoull(p + 8, NULL, 16);
+	return 0;
+}
+
+int lift_may_mount_natively(sb_req *r)
+{
 	int procfd = sb_req_procfd(r);
 	if (procfd < 0)
 		return procfd;
+	uint64_t eff;
+	int k = own_cap_eff(procfd, &eff);
+	if (k < 0)
+		return k;
+	if (!(eff & (1ULL << LIFT_CAP_SYS_ADMIN)))
+		return 0;
 	struct stat user;
-	int k = target_userns(r, &user);
+	k = target_userns(r, &user);
 	if (k < 0)
 		return k;
 	_cleanup_close_ int mnt = openat(procfd, "ns/mnt", O_RDONLY | O_CLOEXEC);

@@ -24,9 +24,11 @@
 /*
  * Would the kernel let the calling thread mount in its own mount namespace? It needs
  * CAP_SYS_ADMIN in the user namespace that owns that mount namespace, or in an ancestor of
- * it (may_mount()). Returns 1, 0, or -errno. Decided from /proc/TID, never from memory.
+ * it (may_mount()). Returns 1, 0, or -errno. Decided from /proc/TID, never from memory: its
+ * CapEff there counts in its own user namespace, as may_mount() counts it (sb_creds has
+ * none for a program in another user namespace than ours).
  */
-int lift_may_mount_natively(sb_req *r, const sb_creds *c);
+int lift_may_mount_natively(sb_req *r);
 
 /* Reads the NUL-terminated string at addr into buf, or "" for a NULL pointer. */
 int lift_read_opt_string(sb_req *r, uint64_t addr, char *buf, size_t size);
