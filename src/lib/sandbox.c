@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "handlers/fs.h"
 #include "handlers/fs_chdir.h"
+#include "handlers/lift_common.h"
 #include "handlers/net_common.h"
 #include "learn.h"
 #include "macros.h"
@@ -91,6 +92,7 @@ void sb_sandbox_free(sb_sandbox *sb)
 	if (!sb)
 		return;
 	net_sandbox_free(sb); /* before the policy: the publisher's listeners name its rules */
+	lift_sandbox_free(sb);
 	sb_policy_free(sb->policy);
 	learn_free(sb->learn);
 	pthread_mutex_destroy(&sb->lock);

@@ -19,10 +19,12 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *ename(int e)
@@ -182,6 +184,182 @@ static void *flip_link(void *unused)
  * must be on the allowed directory and is undone. Prints the counts; exits 1 if a mount
  * landed anywhere else.
  */
+/*
+ * A tmpfs the new mount API way: fsopen, a size, FSCONFIG_CMD_CREATE, fsmount with attrs
+ * (MOUNT_ATTR_*), move_mount onto target with extra move flags. Prints each step up to the
+ * first failure ("fsopen=ok set=ok create=ok fsmount=ok move_mount=EPERM"); 0 once mounted.
+ * With quiet, prints nothing and returns the failing errno.
+ */
+static int fs_mount(const char *target, unsigned move_flags, unsigned attrs, bool quiet)
+{
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC), m = -1, e = 0;
+	const char *step = "fsopen";
+	if (fs >= 0) {
+		step = "set";
+		if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "1m", 0) == 0) {
+			step = "create";
+			if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+				step = "fsmount";
+				m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+			}
+		}
+	}
+	if (m >= 0) {
+		step = "move_mount";
+		if (syscall(SYS_move_mount, m, "", AT_FDCWD, target,
+			    MOVE_MOUNT_F_EMPTY_PATH | move_flags) == 0)
+			step = NULL;
+	}
+	e = step ? errno : 0;
+	if (m >= 0)
+		close(m);
+	if (fs >= 0)
+		close(fs);
+	if (quiet)
+		return e;
+	static const char *const steps[] = {"fsopen", "set", "create", "fsmount", "move_mount"};
+	for (size_t i = 0; i < 5; i++) {
+		bool failed = step && !strcmp(step, steps[i]);
+		printf("%s%s=%s", i ? " " : "", steps[i], failed ? ename(e) : "ok");
+		if (failed)
+			break;
+	}
+	printf("\n");
+	return e ? 1 : 0;
+}
+
+/* fsopen to fsmount: the mount's fd, or -1 (errno set). */
+static int fs_detached(void)
+{
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	int m = -1;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+	int e = errno;
+	close(fs);
+	errno = e;
+	return m;
+}
+
+/* Makes dir/a (dir absolute) inside the detached mount m and opens it: a directory whose
+ * path, as /proc shows it, is the very dir/a of the program's namespace. */
+static int mirror(int m, const char *dir)
+{
+	char rel[4200];
+	snprintf(rel, sizeof(rel), "%s/a", dir + 1);
+	for (char *p = rel; (p = strchr(p + 1, '/'));) {
+		*p = 0;
+		mkdirat(m, rel, 0755);
+		*p = '/';
+	}
+	mkdirat(m, rel, 0755);
+	return openat(m, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * What else a program could try with the mounts the new API gives it, in dir (with a and b
+ * in it): attach one onto another still detached (where dir/a is mirrored, so the path reads
+ * as an allowed target), mount(2) there, attach one twice, move an attached mount by an fd
+ * of its own (open_tree), attach from a subdirectory, clear nosuid. Then a plain attach to
+ * show the mount was usable.
+ */
+static int newapi_attack(const char *dir)
+{
+	char a[4200], b[4200];
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	int m1 = fs_detached(), m2 = m1 >= 0 ? fs_detached() : -1;
+	if (m1 < 0 || m2 < 0)
+		return report(-1);
+	int in1 = mirror(m1, dir);
+	long r = in1 < 0 ? -1
+			 : syscall(SYS_move_mount, m2, "", in1, "",
+				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	printf("onto_detached=%s", r < 0 ? ename(errno) : "ok");
+	r = in1 < 0 || fchdir(in1) < 0 ? -1 : mount("none", ".", "tmpfs", 0, NULL);
+	printf(" mount_onto_detached=%s", r < 0 ? ename(errno) : "ok");
+	if (chdir("/") < 0)
+		return 2;
+	r = syscall(SYS_move_mount, m1, "", AT_FDCWD, a, MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" attach=%s", r < 0 ? ename(errno) : "ok");
+	r = syscall(SYS_move_mount, m1, "", AT_FDCWD, b, MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" again=%s", r < 0 ? ename(errno) : "ok");
+	int o = (int)syscall(SYS_open_tree, AT_FDCWD, a, 0);
+	r = o < 0 ? -1 : syscall(SYS_move_mount, o, "", AT_FDCWD, b, MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" attached_tree=%s", r < 0 ? ename(errno) : "ok");
+	int sub = mkdirat(m2, "sub", 0755) == 0 ? openat(m2, "sub", O_RDONLY | O_DIRECTORY) : -1;
+	r = sub < 0 ? -1 : syscall(SYS_move_mount, sub, "", AT_FDCWD, b, MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" subdir=%s", r < 0 ? ename(errno) : "ok");
+	struct mount_attr attr = {.attr_clr = MOUNT_ATTR_NOSUID};
+	r = syscall(SYS_mount_setattr, m2, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+	printf(" setattr=%s", r < 0 ? ename(errno) : "ok");
+	r = syscall(SYS_move_mount, m2, "", AT_FDCWD, b, MOVE_MOUNT_F_EMPTY_PATH);
+	printf(" attach2=%s\n", r < 0 ? ename(errno) : "ok");
+	return 0;
+}
+
+/*
+ * An fs context the supervisor did not make: a child in a user and mount namespace of its
+ * own (where fsopen is its right) opens one for type and hands it over; we, without any
+ * privilege, name a source and try to create and mount it.
+ */
+static int foreign_ctx(const char *type)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return report(-1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fs = -1;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0)
+			fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+		char c = fs < 0 ? 'n' : 'y';
+		struct iovec iov = {&c, 1};
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u = {0};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		if (fs >= 0) {
+			m.msg_control = u.buf;
+			m.msg_controllen = sizeof(u.buf);
+			struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(h), &fs, sizeof(int));
+		}
+		_exit(sendmsg(sv[1], &m, 0) == 1 ? 0 : 1);
+	}
+	char c;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {&c, 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	int fs = -1;
+	if (recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC) == 1 && c == 'y' && CMSG_FIRSTHDR(&m))
+		memcpy(&fs, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+	waitpid(pid, NULL, 0);
+	if (fs < 0) {
+		printf("no context\n");
+		return 1;
+	}
+	long r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "/nonexistent/img", 0);
+	printf("source=%s", r < 0 ? ename(errno) : "ok");
+	r = syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+	printf(" create=%s", r < 0 ? ename(errno) : "ok");
+	int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+	printf(" fsmount=%s\n", mnt < 0 ? ename(errno) : "ok");
+	return 0;
+}
+
 static int race(const char *mode, const char *good, const char *bad, int n)
 {
 	race_good = good;
@@ -191,11 +369,15 @@ static int race(const char *mode, const char *good, const char *bad, int n)
 		return 2;
 	memcpy(race_buf, good, strlen(good) + 1);
 	pthread_t th;
-	pthread_create(&th, NULL, !strcmp(mode, "path") ? flip_path : flip_link, NULL);
+	pthread_create(&th, NULL, strstr(mode, "path") ? flip_path : flip_link, NULL);
 	int ok = 0, refused = 0, other = 0, escaped = 0;
-	const char *target = !strcmp(mode, "path") ? race_buf : good;
-	for (int i = 0; i < n; i++) {
-		if (mount("none", target, "tmpfs", 0, "size=64k") < 0) {
+	bool newapi = !strncmp(mode, "newapi-", 7);
+	const char *target = !strcmp(mode, newapi ? "newapi-path" : "path") ? race_buf : good;
+	/* n rounds, and on until both outcomes were seen (a race that never lands proves
+	 * nothing), at most 20 n. */
+	for (int i = 0; (i < n || !ok || !refused) && i < 20 * n; i++) {
+		errno = newapi ? fs_mount(target, 0, 0, true) : 0;
+		if (newapi ? errno != 0 : mount("none", target, "tmpfs", 0, "size=64k") < 0) {
 			if (errno == EPERM)
 				refused++;
 			else
@@ -323,6 +505,61 @@ static int restart_op(const char *path, const char *kind, int n)
 	pthread_join(th, NULL);
 	printf("ok=%d twice=%d other=%d signals=%ld\n", ok, twice, other, (long)signals);
 	return twice || other;
+}
+
+static void *pester(void *unused)
+{
+	while (ticking) {
+		pthread_kill(main_thread, SIGUSR1);
+		usleep(50);
+	}
+	return NULL;
+}
+
+/*
+ * fsopen, FSCONFIG_CMD_CREATE and fsmount n times while a thread signals us (SA_RESTART)
+ * every 50 us: a call the kernel restarts after the supervisor did its work must get that
+ * work's answer, never EBUSY (a context creates and mounts once).
+ */
+static int fsmount_signalled(int n)
+{
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+	sigaction(SIGUSR1, &sa, NULL);
+	main_thread = pthread_self();
+	pthread_t th;
+	if (pthread_create(&th, NULL, pester, NULL) != 0)
+		return 2;
+	int ok = 0, busy = 0, other = 0;
+	const char *step = "", *err = "";
+	for (int i = 0; i < n; i++) {
+		int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC), m = -1;
+		const char *at = "fsopen";
+		if (fs >= 0) {
+			at = "create";
+			if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+				at = "fsmount";
+				m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+			}
+		}
+		if (m >= 0) {
+			ok++;
+		} else {
+			busy += errno == EBUSY;
+			other += errno != EBUSY;
+			step = at;
+			err = ename(errno);
+		}
+		if (m >= 0)
+			close(m);
+		if (fs >= 0)
+			close(fs);
+	}
+	ticking = false;
+	pthread_join(th, NULL);
+	if (*step)
+		printf("last failure: %s=%s\n", step, err);
+	printf("ok=%d busy=%d other=%d signals=%ld\n", ok, busy, other, (long)signals);
+	return 0;
 }
 
 /* Opens path for writing and writes text in one write, as `echo text > path` would:
@@ -496,6 +733,19 @@ int main(int argc, char **argv)
 			return report(-1);
 		return report(mknod(a[0], S_IFCHR | 0666, makedev(1, 3)));
 	}
+	if (!strcmp(c, "fsmount") && n >= 1)
+		return fs_mount(a[0], n > 1 ? (unsigned)strtoul(a[1], NULL, 0) : 0,
+				n > 2 ? (unsigned)strtoul(a[2], NULL, 0) : 0, false);
+	if (!strcmp(c, "fsopen") && n == 1) {
+		int fs = (int)syscall(SYS_fsopen, a[0], FSOPEN_CLOEXEC);
+		return report(fs);
+	}
+	if (!strcmp(c, "fsmount-signalled") && n == 1)
+		return fsmount_signalled(atoi(a[0]));
+	if (!strcmp(c, "foreign-ctx") && n == 1)
+		return foreign_ctx(a[0]);
+	if (!strcmp(c, "newapi-attack") && n == 1)
+		return newapi_attack(a[0]);
 	if (!strcmp(c, "newapi") && n == 1)
 		return new_api(a[0]);
 	if (!strcmp(c, "ismount") && n == 1) {

@@ -9,7 +9,6 @@
 
 #include <sysbroker/sysbroker.h>
 
-
 /* Newer than Debian 12's uapi headers (statx of 6.8: a mount id that is never reused). */
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U
@@ -35,3 +34,8 @@ int lift_read_opt_string(sb_req *r, uint64_t addr, char *buf, size_t size);
 
 /* Unescapes a /proc mountinfo field in place (\040 for a space and the like). */
 void lift_unoctal(char *s);
+
+struct sb_sandbox;
+/* The sandbox goes: the contexts and detached mounts the new mount API made for it are
+ * closed, and what was mounted for it is forgotten (lift_mount.c). */
+void lift_sandbox_free(const struct sb_sandbox *sb);

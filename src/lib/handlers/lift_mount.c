@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -125,7 +126,7 @@ static int mount_id_of(int fd, uint64_t *id, bool *unique, bool *is_root)
 
 /* ---- what the child in the program's namespaces does ---- */
 
-enum job_kind { JOB_NEW, JOB_BIND, JOB_UMOUNT };
+enum job_kind { JOB_NEW, JOB_BIND, JOB_UMOUNT, JOB_ATTACH };
 
 struct job_out {
 	int err;
@@ -208,6 +209,17 @@ static int job_bind(const struct job *j, int *ret_mnt)
 	return 0;
 }
 
+/* A detached mount the new API made for the program: the attributes the rule asks for, on
+ * the whole tree (it has no other mount, but nothing below may keep suid or dev). */
+static int job_attach(const struct job *j, int *ret_mnt)
+{
+	struct mount_attr a = j->attr;
+	if (mount_setattr(j->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return negative_errno();
+	*ret_mnt = fcntl(j->source_fd, F_DUPFD_CLOEXEC, 0);
+	return *ret_mnt < 0 ? negative_errno() : 0;
+}
+
 static int job_run(struct job *j)
 {
 	if (j->kind == JOB_UMOUNT) {
@@ -230,7 +242,9 @@ static int job_run(struct job *j)
 		return 0;
 	}
 	_cleanup_close_ int m = -1;
-	int k = j->kind == JOB_BIND ? job_bind(j, &m) : job_new(j, &m);
+	int k = j->kind == JOB_BIND	? job_bind(j, &m)
+		: j->kind == JOB_ATTACH ? job_attach(j, &m)
+					: job_new(j, &m);
 	if (k < 0)
 		return k;
 	struct statx sx;
@@ -361,12 +375,11 @@ static bool restricted_below(const sb_policy *p, const char *real, enum fs_want 
 	return false;
 }
 
-/*
- * Is anything mounted strictly below real in the program's mount namespace? Its
- * /proc/TID/mountinfo lists mount points as the program sees them (from its root).
- */
-static int has_submounts(sb_req *r, const char *real)
+/* The program's /proc/TID/mountinfo (its mount namespace, mount points as it sees them from
+ * its root) in *ret (NUL-terminated, freed by the caller); 1 when it does not fit in 1 MiB. */
+static int read_mountinfo(sb_req *r, char **ret)
 {
+	*ret = NULL;
 	int procfd = sb_req_procfd(r);
 	if (procfd < 0)
 		return procfd;
@@ -387,8 +400,19 @@ static int has_submounts(sb_req *r, const char *real)
 		used += (size_t)n;
 	}
 	if (used >= size - 1)
-		return 1; /* cannot tell: say yes */
+		return 1;
 	buf[used] = 0;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* Is anything mounted strictly below real in the program's mount namespace? */
+static int has_submounts(sb_req *r, const char *real)
+{
+	_cleanup_free_ char *buf = NULL;
+	int k = read_mountinfo(r, &buf);
+	if (k)
+		return k; /* 1: cannot tell, say yes */
 	size_t rl = strlen(real);
 	char *save;
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -408,6 +432,30 @@ static int has_submounts(sb_req *r, const char *real)
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * Is the pinned target on a mount of the program's own mount namespace? A directory of a
+ * detached tree (a mount the new API made, not yet attached) has a path that reads like one
+ * of the namespace's, but a mount there would ride along wherever that tree goes. Returns 0
+ * (it is), -EPERM (it is not), or -errno.
+ */
+static int target_attached(sb_req *r, int pin)
+{
+	struct statx sx;
+	if (statx(pin, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+		return negative_errno();
+	if (!(sx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	_cleanup_free_ char *buf = NULL;
+	int k = read_mountinfo(r, &buf);
+	if (k)
+		return k < 0 ? k : -EPERM;
+	char *save;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strtoull(line, NULL, 10) == sx.stx_mnt_id)
+			return 0;
+	return -EPERM;
 }
 
 /*
@@ -747,6 +795,12 @@ static int mount_decided(sb_req *r, struct sb_sandbox *sb, unsigned long flags, 
 		k = -k;
 		goto out;
 	}
+	k = target_attached(r, t.fd);
+	if (k < 0) {
+		if (k == -EPERM)
+			refuse(r);
+		goto out;
+	}
 	struct mount_decision dec;
 	const struct fstype *ft = bind ? NULL : fstype_find(type);
 	if (!policy_mount_allowed(sb->policy, type, t.real, flags, &dec) || (!bind && !ft)) {
@@ -922,17 +976,14 @@ static int lift_umount_handler(sb_req *r, void *userdata)
 }
 
 /*
- * The new mount API (fsopen, fsconfig, fsmount, fspick, move_mount, open_tree with
- * OPEN_TREE_CLONE, mount_setattr): never lent, so it cannot move, reconfigure or clear the
- * nosuid/nodev of the mounts made above. A program that could use it by itself still can.
+ * The rest of the new mount API (fspick, open_tree with OPEN_TREE_CLONE, mount_setattr, and
+ * whatever fsconfig, fsmount and move_mount do with a context or a mount we did not make for
+ * the program): never lent, so it cannot move, reconfigure or clear the nosuid/nodev of the
+ * mounts made above. A program that could use it by itself still can.
  */
-static int lift_newapi_handler(sb_req *r, void *userdata)
+static int newapi_refused(sb_req *r, struct sb_sandbox *sb)
 {
-	struct sb_sandbox *sb = sb_req_listener_data(r);
 	int nr = sb_req_nr(r);
-	int k = native_if_privileged(r, sb);
-	if (k)
-		return k < 0 ? k : 0;
 	bool harmless = nr == SYS_fsconfig; /* the context came from fsopen or fspick */
 	if ((nr == SYS_open_tree || nr == SYS_open_tree_attr) &&
 	    !(sb_req_arg(r, 2) & OPEN_TREE_CLONE))
@@ -946,6 +997,571 @@ static int lift_newapi_handler(sb_req *r, void *userdata)
 	return refuse(r);
 }
 
+static int lift_newapi_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	return newapi_refused(r, sb);
+}
+
+/*
+ * ---- the new mount API, lifted for tmpfs ----
+ *
+ * fsopen("tmpfs") is made by us and the context handed to the program, which sets its
+ * parameters itself (none of tmpfs needs a privilege that the kernel would not check on the
+ * caller: noswap does, with capable()); we create the superblock (FSCONFIG_CMD_CREATE wants
+ * CAP_SYS_ADMIN of the caller) and mount it, detached, nosuid and nodev, for it (fsmount);
+ * move_mount then takes the decision, on the target resolved in the program's view, as
+ * mount(2) does, and attaches the mount in the program's mount namespace. Only contexts and
+ * detached mounts we made count: another context could hold an image file system (ext4 reads
+ * a device or file with our privileges), another detached mount a bind of what the rules
+ * hide, and an attached mount would be moved.
+ */
+
+#ifndef KCMP_FILE
+#define KCMP_FILE 0
+#endif
+#define LIFT_FSCONFIG_CMD_CREATE_EXCL 8 /* 6.6, newer than Debian 12's headers */
+#define MOUNT_ATTR_LIFTABLE                                                             \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | \
+	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+#define MOVE_MOUNT_LIFTABLE                                                          \
+	(MOVE_MOUNT_F_SYMLINKS | MOVE_MOUNT_F_AUTOMOUNTS | MOVE_MOUNT_F_EMPTY_PATH | \
+	 MOVE_MOUNT_T_SYMLINKS | MOVE_MOUNT_T_AUTOMOUNTS | MOVE_MOUNT_T_EMPTY_PATH)
+
+/* A tmpfs context we opened for a program: our copy of it, to know it again (kcmp). */
+struct ctx {
+	const void *sb;
+	int fd; /* -1: a free slot */
+	uint64_t gen;
+	/*
+	 * A call whose work was done but whose answer was lost (a signal took the program out
+	 * of its wait) is restarted by the kernel, with the same registers: the restart gets
+	 * the answer, never EBUSY from doing it twice. created: FSCONFIG_CMD_CREATE's;
+	 * mnt_id: the mount fsmount made. busy: one of them is under way, and a restart (on
+	 * another worker) waits for it.
+	 */
+	bool created;
+	uint64_t mnt_id;
+	bool mnt_unique;
+	bool busy;
+};
+
+#define CTX_MAX 64
+
+static struct ctx ctxs[CTX_MAX] = {[0 ... CTX_MAX - 1] = {.fd = -1}};
+static uint64_t ctx_gen;
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ctx_cond = PTHREAD_COND_INITIALIZER;
+
+static void ctx_free_locked(struct ctx *c)
+{
+	safe_close(c->fd);
+	*c = (struct ctx){.fd = -1};
+}
+
+static void ctx_add(const void *sb, int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return; /* then the program's later calls on it are refused */
+	pthread_mutex_lock(&ctx_lock);
+	/* A free slot, else the oldest: contexts the program never mounted are forgotten
+	 * (their later calls refused) rather than kept open for ever. */
+	struct ctx *c = NULL;
+	for (size_t i = 0; i < CTX_MAX && !c; i++)
+		if (ctxs[i].fd < 0)
+			c = &ctxs[i];
+	for (size_t i = 0; i < CTX_MAX; i++)
+		if (!c || ctxs[i].gen < c->gen)
+			c = &ctxs[i];
+	ctx_free_locked(c);
+	*c = (struct ctx){.sb = sb, .fd = copy, .gen = ++ctx_gen};
+	pthread_mutex_unlock(&ctx_lock);
+}
+
+/* Our context behind fd (the program's, taken with pidfd_getfd), or NULL. Under ctx_lock. */
+static struct ctx *ctx_find_locked(const void *sb, int fd)
+{
+	pid_t self = getpid();
+	for (size_t i = 0; i < CTX_MAX; i++)
+		if (ctxs[i].fd >= 0 && ctxs[i].sb == sb &&
+		    syscall(SYS_kcmp, self, self, KCMP_FILE, ctxs[i].fd, fd) == 0)
+			return &ctxs[i];
+	return NULL;
+}
+
+/* Is the program's fd tfd a context we made for it? Returns 1 with its generation (and a
+ * copy of the fd in *ret_fd when asked), 0, or -errno. */
+static int ctx_lookup(sb_req *r, struct sb_sandbox *sb, int tfd, uint64_t *ret_gen, int *ret_fd)
+{
+	_cleanup_close_ int fd = sb_req_getfd(r, tfd);
+	if (fd < 0)
+		return fd == -EBADF ? 0 : fd;
+	pthread_mutex_lock(&ctx_lock);
+	struct ctx *c = ctx_find_locked(sb, fd);
+	if (c)
+		*ret_gen = c->gen;
+	pthread_mutex_unlock(&ctx_lock);
+	if (c && ret_fd)
+		*ret_fd = TAKE_FD(fd);
+	return c != NULL;
+}
+
+/* The slot found by ctx_lookup, if it was not given to another context since. */
+static struct ctx *ctx_by_gen_locked(uint64_t gen)
+{
+	for (size_t i = 0; i < CTX_MAX; i++)
+		if (ctxs[i].fd >= 0 && ctxs[i].gen == gen)
+			return &ctxs[i];
+	return NULL;
+}
+
+/* Waits until no call works on the context gen, then marks it busy; NULL when it is gone. */
+static struct ctx *ctx_claim_locked(uint64_t gen)
+{
+	struct ctx *c;
+	while ((c = ctx_by_gen_locked(gen)) && c->busy)
+		pthread_cond_wait(&ctx_cond, &ctx_lock);
+	if (c)
+		c->busy = true;
+	return c;
+}
+
+static void ctx_release_locked(uint64_t gen)
+{
+	struct ctx *c = ctx_by_gen_locked(gen);
+	if (c)
+		c->busy = false;
+	pthread_cond_broadcast(&ctx_cond);
+}
+
+/* An answer that did not reach the program: its call will come again. */
+static bool answer_lost(int k)
+{
+	/* ADDFD answers ESRCH when the program left its wait while the fd was queued. */
+	return k == -ENOENT || k == -ESRCH;
+}
+
+/*
+ * Detached mounts fsmount made for a program and not attached yet: the only ones move_mount
+ * attaches for it, once. fsmount's file is O_PATH, which ADDFD cannot carry, and the detached
+ * tree dissolves when that file is closed (dissolve_on_fput): we keep it, and the program gets
+ * a directory fd on the mount's root instead. Kept until attached, or until the program's
+ * process is gone (pidfd), or, past DETACHED_MAX, the oldest goes.
+ */
+struct detached {
+	const void *sb;
+	uint64_t id;
+	bool unique;
+	unsigned attr; /* what the program asked fsmount for */
+	int mnt;       /* fsmount's file; -1: a free slot */
+	int pidfd;     /* the program's process */
+	uint64_t gen;
+};
+
+#define DETACHED_MAX 64
+
+static struct detached detached[DETACHED_MAX] = {
+    [0 ... DETACHED_MAX - 1] = {.mnt = -1, .pidfd = -1}};
+static uint64_t detached_gen;
+
+static void detached_free(struct detached *d)
+{
+	safe_close(d->mnt);
+	safe_close(d->pidfd);
+	*d = (struct detached){.mnt = -1, .pidfd = -1};
+}
+
+/* Takes d's fds. Under made_lock, like every access to the table. */
+static void detached_put_locked(struct detached *d)
+{
+	struct detached *slot = NULL;
+	for (size_t i = 0; i < DETACHED_MAX; i++) {
+		struct pollfd p = {detached[i].pidfd, POLLIN, 0};
+		if (detached[i].mnt >= 0 && poll(&p, 1, 0) == 1)
+			detached_free(&detached[i]); /* its program exited */
+	}
+	for (size_t i = 0; i < DETACHED_MAX && !slot; i++)
+		if (detached[i].mnt < 0)
+			slot = &detached[i];
+	for (size_t i = 0; i < DETACHED_MAX; i++)
+		if (!slot || detached[i].gen < slot->gen)
+			slot = &detached[i];
+	detached_free(slot);
+	*slot = *d;
+	slot->gen = ++detached_gen;
+	*d = (struct detached){.mnt = -1, .pidfd = -1};
+}
+
+static void detached_put(struct detached *d)
+{
+	pthread_mutex_lock(&made_lock);
+	detached_put_locked(d);
+	pthread_mutex_unlock(&made_lock);
+}
+
+static struct detached *detached_find_locked(const void *sb, uint64_t id, bool unique)
+{
+	for (size_t i = 0; i < DETACHED_MAX; i++)
+		if (detached[i].mnt >= 0 && detached[i].sb == sb && detached[i].id == id &&
+		    detached[i].unique == unique)
+			return &detached[i];
+	return NULL;
+}
+
+/* Takes the entry out, its fds with it (one attach per mount); false when not there. */
+static bool detached_take(const void *sb, uint64_t id, bool unique, struct detached *ret)
+{
+	pthread_mutex_lock(&made_lock);
+	struct detached *d = detached_find_locked(sb, id, unique);
+	if (d) {
+		*ret = *d;
+		*d = (struct detached){.mnt = -1, .pidfd = -1};
+	}
+	pthread_mutex_unlock(&made_lock);
+	return d != NULL;
+}
+
+/* What fsmount was asked for the entry, or -EPERM when it is not ours. */
+static int detached_attr(const void *sb, uint64_t id, bool unique, unsigned *ret)
+{
+	pthread_mutex_lock(&made_lock);
+	struct detached *d = detached_find_locked(sb, id, unique);
+	if (d)
+		*ret = d->attr;
+	pthread_mutex_unlock(&made_lock);
+	return d ? 0 : -EPERM;
+}
+
+/* A directory fd on the root of the entry's mount, for the program. */
+static int detached_dirfd(const void *sb, uint64_t id, bool unique)
+{
+	pthread_mutex_lock(&made_lock);
+	struct detached *d = detached_find_locked(sb, id, unique);
+	int fd = d ? openat(d->mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int k = d ? (fd < 0 ? negative_errno() : fd) : -EIO;
+	pthread_mutex_unlock(&made_lock);
+	return k;
+}
+
+/* A pidfd of the program's process (its thread group), proven by the ID_VALID after. */
+static int program_pidfd(sb_req *r)
+{
+	pid_t tgid = sb_req_tgid(r);
+	if (tgid <= 0)
+		return -ESRCH;
+	int fd = (int)syscall(SYS_pidfd_open, tgid, 0);
+	if (fd < 0)
+		return negative_errno();
+	int v = sb_req_valid(r);
+	if (v < 0) {
+		safe_close(fd);
+		return v;
+	}
+	return fd;
+}
+
+static bool has_tmpfs_rule(const struct sb_sandbox *sb)
+{
+	for (const struct policy_rule *rule = NULL;
+	     (rule = policy_next(sb->policy, RULE_ALLOW_MOUNT, rule));)
+		if (!strcmp(rule->mount.fstype, "tmpfs"))
+			return true;
+	return false;
+}
+
+static int lift_fsopen_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	if (!has_tmpfs_rule(sb))
+		return refuse(r);
+	char type[64];
+	k = lift_read_opt_string(r, sb_req_arg(r, 0), type, sizeof(type));
+	if (k < 0)
+		return k == -ENAMETOOLONG ? refuse(r) : k;
+	note_flags(r, type, 0);
+	if (strcmp(type, "tmpfs"))
+		return refuse(r);
+	unsigned flags = (unsigned)sb_req_arg(r, 1);
+	if (flags & ~FSOPEN_CLOEXEC)
+		return -EINVAL;
+	/* With our own credentials, as mount(2) for the program makes it: the root directory
+	 * is root's, mode 1777, unless the program's parameters say otherwise. */
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return negative_errno();
+	ctx_add(sb, fs);
+	sb_req_note_get(r)->action = "allow";
+	k = sb_req_reply_fd_close(r, fs, flags & FSOPEN_CLOEXEC);
+	return k < 0 && k != -ENOENT ? k : 0;
+}
+
+struct create_call {
+	int fd;
+	unsigned cmd;
+};
+
+static int create_op(void *arg)
+{
+	struct create_call *c = arg;
+	return fsconfig(c->fd, c->cmd, NULL, NULL, 0) < 0 ? negative_errno() : 0;
+}
+
+static int lift_fsconfig_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	uint64_t gen;
+	_cleanup_close_ int ours = -1;
+	k = ctx_lookup(r, sb, (int)sb_req_arg(r, 0), &gen, &ours);
+	if (k <= 0)
+		return k < 0 ? k : newapi_refused(r, sb);
+	unsigned cmd = (unsigned)sb_req_arg(r, 1);
+	if (cmd != FSCONFIG_CMD_CREATE && cmd != LIFT_FSCONFIG_CMD_CREATE_EXCL) {
+		/* A parameter of our tmpfs context (or, should another thread swap the fd
+		 * meanwhile, of whatever context: setting one needs no privilege): decided on
+		 * registers. */
+		sb_req_note_get(r)->action = "allow";
+		return sb_req_reply_continue_unchecked(r);
+	}
+	if (sb_req_arg(r, 2) || sb_req_arg(r, 3) || sb_req_arg(r, 4))
+		return -EINVAL; /* vfs_fsconfig: a command takes no key, value or aux */
+	sb_req_note_get(r)->action = "allow";
+	pthread_mutex_lock(&ctx_lock);
+	struct ctx *c = ctx_claim_locked(gen);
+	bool again = c && c->created;
+	pthread_mutex_unlock(&ctx_lock);
+	if (!c)
+		return -EPERM; /* forgotten meanwhile */
+	/* Last look: a call the program gave up is not made (its restart will be). */
+	k = again ? 0 : sb_req_valid(r);
+	if (k >= 0 && !again) {
+		struct create_call cc = {ours, cmd};
+		k = create_op(&cc);
+	}
+	int sent = k >= 0 ? sb_req_reply_value(r, 0) : 0;
+	pthread_mutex_lock(&ctx_lock);
+	c = ctx_by_gen_locked(gen);
+	if (c)
+		c->created = k >= 0 && answer_lost(sent);
+	ctx_release_locked(gen);
+	pthread_mutex_unlock(&ctx_lock);
+	return k < 0 ? k : 0;
+}
+
+static int lift_fsmount_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	uint64_t gen;
+	_cleanup_close_ int ours = -1;
+	k = ctx_lookup(r, sb, (int)sb_req_arg(r, 0), &gen, &ours);
+	if (k <= 0)
+		return k < 0 ? k : newapi_refused(r, sb);
+	unsigned flags = (unsigned)sb_req_arg(r, 1), attr = (unsigned)sb_req_arg(r, 2);
+	if ((flags & ~FSMOUNT_CLOEXEC) || (attr & ~MOUNT_ATTR_LIFTABLE))
+		return -EINVAL;
+	sb_req_note_get(r)->action = "allow";
+	/* A restart of a call whose mount was made but whose answer was lost gets that mount
+	 * (the context is spent: a second fsmount would fail with EBUSY). */
+	struct detached d = {.sb = sb, .attr = attr, .mnt = -1, .pidfd = -1};
+	pthread_mutex_lock(&ctx_lock);
+	struct ctx *c = ctx_claim_locked(gen);
+	if (c) {
+		d.id = c->mnt_id;
+		d.unique = c->mnt_unique;
+	}
+	pthread_mutex_unlock(&ctx_lock);
+	if (!c)
+		return -EPERM; /* forgotten meanwhile */
+	if (!d.id) {
+		/* The pidfd first: once mounted, nothing may fail before the mount is kept (the
+		 * context is spent, and a restart would find it so). */
+		k = d.pidfd = program_pidfd(r);
+		if (k >= 0) {
+			/* nosuid and nodev until move_mount knows the rule that may waive them. */
+			d.mnt = fsmount(ours, FSMOUNT_CLOEXEC,
+					attr | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+			k = d.mnt < 0 ? negative_errno()
+				      : mount_id_of(d.mnt, &d.id, &d.unique, NULL);
+		}
+		uint64_t id = d.id;
+		bool unique = d.unique;
+		if (k < 0)
+			detached_free(&d);
+		else
+			detached_put(&d);
+		pthread_mutex_lock(&ctx_lock);
+		c = ctx_by_gen_locked(gen);
+		if (c) {
+			c->mnt_id = k < 0 ? 0 : id;
+			c->mnt_unique = unique;
+		}
+		if (k < 0)
+			ctx_release_locked(gen);
+		pthread_mutex_unlock(&ctx_lock);
+		if (k < 0)
+			return k;
+		d.id = id;
+		d.unique = unique;
+	}
+	int fd = detached_dirfd(sb, d.id, d.unique);
+	k = fd < 0 ? fd : sb_req_reply_fd_close(r, fd, flags & FSMOUNT_CLOEXEC);
+	pthread_mutex_lock(&ctx_lock);
+	c = ctx_by_gen_locked(gen);
+	/* Answered: we hold no context the program may have let go. */
+	if (c && !answer_lost(k))
+		ctx_free_locked(c);
+	ctx_release_locked(gen);
+	pthread_mutex_unlock(&ctx_lock);
+	return k < 0 && !answer_lost(k) ? k : 0;
+}
+
+/* MOUNT_ATTR_* of fsmount as the MS_* flags the rules speak of. */
+static unsigned long attr_to_ms(unsigned attr)
+{
+	unsigned long f = 0;
+	if (attr & MOUNT_ATTR_RDONLY)
+		f |= MS_RDONLY;
+	if (attr & MOUNT_ATTR_NOSUID)
+		f |= MS_NOSUID;
+	if (attr & MOUNT_ATTR_NODEV)
+		f |= MS_NODEV;
+	if (attr & MOUNT_ATTR_NOEXEC)
+		f |= MS_NOEXEC;
+	if (attr & MOUNT_ATTR_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (attr & MOUNT_ATTR_NOSYMFOLLOW)
+		f |= MS_NOSYMFOLLOW;
+	if ((attr & MOUNT_ATTR__ATIME) == MOUNT_ATTR_NOATIME)
+		f |= MS_NOATIME;
+	else if ((attr & MOUNT_ATTR__ATIME) == MOUNT_ATTR_STRICTATIME)
+		f |= MS_STRICTATIME;
+	return f;
+}
+
+struct attach_call {
+	sb_req *r;
+	struct sb_sandbox *sb;
+	struct job *j;
+	uint64_t id;
+	bool unique;
+};
+
+static int attach_op(void *arg)
+{
+	struct attach_call *a = arg;
+	struct detached d;
+	/* Once: two threads attaching one mount would otherwise move it on the second. */
+	if (!detached_take(a->sb, a->id, a->unique, &d))
+		return -EPERM;
+	a->j->source_fd = d.mnt;
+	int k = job_start(a->r, a->j, 0);
+	if (k >= 0) {
+		made_add(a->sb, a->id, a->unique, "tmpfs");
+		detached_free(&d); /* closes d.mnt: attached, the mount no longer needs it */
+	} else {
+		detached_put(&d); /* still detached, still the program's */
+	}
+	a->j->source_fd = -1;
+	return k;
+}
+
+static int lift_move_mount_handler(sb_req *r, void *userdata)
+{
+	struct sb_sandbox *sb = sb_req_listener_data(r);
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	unsigned flags = (unsigned)sb_req_arg(r, 4);
+	note_flags(r, "tmpfs", 0);
+	/* Only "this detached mount of ours, there": from an fd, never a path. */
+	if (!(flags & MOVE_MOUNT_F_EMPTY_PATH) || (flags & ~MOVE_MOUNT_LIFTABLE))
+		return refuse(r);
+	char from[8];
+	k = lift_read_opt_string(r, sb_req_arg(r, 1), from, sizeof(from));
+	if (k == -ENAMETOOLONG || (k >= 0 && from[0]))
+		return refuse(r);
+	if (k < 0)
+		return k;
+	_cleanup_close_ int src = sb_req_getfd(r, (int)sb_req_arg(r, 0));
+	if (src < 0)
+		return src;
+	struct detached d = {.sb = sb, .mnt = -1, .pidfd = -1};
+	bool root;
+	k = mount_id_of(src, &d.id, &d.unique, &root);
+	if (k < 0)
+		return k;
+	src = safe_close(src);
+	/* Looked up, not taken: the decision below may still refuse. */
+	if (!root || detached_attr(sb, d.id, d.unique, &d.attr) < 0)
+		return refuse(r);
+	struct job j = {.kind = JOB_ATTACH, .upper = -1, .work = -1, .target = -1, .source_fd = -1};
+	struct fs_arg t;
+	t.fd = t.startfd = -1;
+	t.begun = false;
+	k = fs_arg_pin(r, NULL, (int)sb_req_arg(r, 2), sb_req_arg(r, 3),
+		       flags & MOVE_MOUNT_T_SYMLINKS, flags & MOVE_MOUNT_T_EMPTY_PATH, &t);
+	if (k >= 0) {
+		k = fs_decide(r, sb, t.real, FS_WANT_READ);
+		k = k > 0 ? -k : 0;
+	}
+	if (k >= 0)
+		k = target_attached(r, t.fd);
+	unsigned long ms = attr_to_ms(d.attr);
+	struct mount_decision dec;
+	if (k >= 0 && !policy_mount_allowed(sb->policy, "tmpfs", t.real, ms, &dec))
+		k = -EPERM;
+	if (k == -EPERM)
+		refuse(r);
+	char target[PATH_MAX];
+	if (k >= 0) {
+		mount_attrs((ms | dec.add_flags) & ~dec.remove_flags, &j.attr, true);
+		/* What fsmount set and the rule does not keep goes (nosuid/nodev when waived). */
+		j.attr.attr_clr |= MOUNT_ATTR_LIFTABLE & ~MOUNT_ATTR__ATIME & ~j.attr.attr_set;
+		j.target = TAKE_FD(t.fd);
+		strlcpy_sb(target, t.real, sizeof(target));
+	}
+	fs_arg_end(&t);
+	if (k < 0) {
+		close_job(&j);
+		return k;
+	}
+	sandbox_note_rule(r, "allow", dec.rule);
+	struct attach_call a = {r, sb, &j, d.id, d.unique};
+	k = fs_change(r, target, "", attach_op, &a);
+	close_job(&j);
+	return k;
+}
+
+void lift_sandbox_free(const struct sb_sandbox *sb)
+{
+	pthread_mutex_lock(&ctx_lock);
+	for (size_t i = 0; i < CTX_MAX; i++)
+		if (ctxs[i].fd >= 0 && ctxs[i].sb == sb)
+			ctx_free_locked(&ctxs[i]);
+	pthread_mutex_unlock(&ctx_lock);
+	pthread_mutex_lock(&made_lock);
+	for (size_t i = 0; i < DETACHED_MAX; i++)
+		if (detached[i].mnt >= 0 && detached[i].sb == sb)
+			detached_free(&detached[i]);
+	/* Its address may serve another sandbox next: nothing made for this one counts then. */
+	for (size_t i = 0; i < n_made; i++)
+		if (made[i].sb == sb)
+			made[i].sb = NULL;
+	pthread_mutex_unlock(&made_lock);
+}
+
 static bool wants_mount(const struct sb_sandbox *sb)
 {
 	return policy_next(sb->policy, RULE_ALLOW_MOUNT, NULL) != NULL;
@@ -953,9 +1569,9 @@ static bool wants_mount(const struct sb_sandbox *sb)
 
 static const struct fs_row mount_rows[] = {
     {SYS_mount, lift_mount_handler},	      {SYS_umount2, lift_umount_handler},
-    {SYS_open_tree, lift_newapi_handler},     {SYS_move_mount, lift_newapi_handler},
-    {SYS_fsopen, lift_newapi_handler},	      {SYS_fsconfig, lift_newapi_handler},
-    {SYS_fsmount, lift_newapi_handler},	      {SYS_fspick, lift_newapi_handler},
+    {SYS_open_tree, lift_newapi_handler},     {SYS_move_mount, lift_move_mount_handler},
+    {SYS_fsopen, lift_fsopen_handler},	      {SYS_fsconfig, lift_fsconfig_handler},
+    {SYS_fsmount, lift_fsmount_handler},      {SYS_fspick, lift_newapi_handler},
     {SYS_mount_setattr, lift_newapi_handler}, {SYS_open_tree_attr, lift_newapi_handler},
 };
 
