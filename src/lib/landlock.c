@@ -260,18 +260,20 @@ static bool globstar_region_has_exec(int fd, const char *path, const struct poli
 	while (!found && (de = readdir(dir))) {
 		if (is_dot(de->d_name))
 			continue;
+		char child[PATH_MAX];
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+				     de->d_name) >= sizeof(child))
+			continue; /* cannot be named: no rule, so it cannot run */
+		/* Entries the pattern cannot reach cost a name match, not the budget: a
+		 * crowded /tmp beside the region must not make the rule unenforceable. */
+		bool match = policy_pattern_match(pat, child);
+		if (!match && !policy_pattern_may_match_below(pat, child))
+			continue;
 		if (*left == 0) {
 			*exhausted = true;
 			break;
 		}
 		(*left)--;
-		char child[PATH_MAX];
-		if ((size_t)snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
-				     de->d_name) >= sizeof(child))
-			continue; /* cannot be named: no rule, so it cannot run */
-		bool match = policy_pattern_match(pat, child);
-		if (!match && !policy_pattern_may_match_below(pat, child))
-			continue;
 		_cleanup_close_ int e = openat(fd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 		if (e < 0 || fstat(e, &st) < 0)

@@ -68,9 +68,10 @@ static sb_policy *parse(const char *fmt)
 	return p;
 }
 
+/* Room for a rule per entry of a crowded /tmp beside the test's tree. */
 struct rules {
-	char path[4096][128];
-	bool dir[4096];
+	char path[16384][256];
+	bool dir[16384];
 	unsigned n;
 	bool overflow;
 };
@@ -79,7 +80,7 @@ static struct rules got;
 static void on_rule(void *userdata, const char *path, bool is_dir)
 {
 	struct rules *r = userdata;
-	if (r->n >= 4096 || strlen(path) >= 128) {
+	if (r->n >= 16384 || strlen(path) >= 256) {
 		r->overflow = true;
 		return;
 	}
