@@ -487,6 +487,14 @@ static struct tally run_child(const char *mode, const char *policy)
 	return t;
 }
 
+/* A test that passed leaves nothing behind; a failed one keeps its directory to look at. */
+static void clean(void)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_sh(cmd, out, sizeof(out), err, sizeof(err));
+}
+
 static long denied_hits(void)
 {
 	return atomic_load(&C->hits[SRV_TCP_NO]) + atomic_load(&C->hits[SRV_UDP_NO]) +
@@ -525,6 +533,7 @@ static void race(const char *mode)
 	ASSERT_EQ(escapes, 0);
 	ASSERT_TRUE(allowed > 0);
 	ASSERT_TRUE(t.denied > 0);
+	clean();
 }
 
 TEST_TIMEOUT(connect_address_rewritten_during_the_call, 120)
@@ -565,6 +574,7 @@ static void dup2_race(const char *mode)
 		tap_fail(__FILE__, __LINE__,
 			 "control: natively the denied server was never reached");
 	ASSERT_EQ(escapes, 0);
+	clean();
 }
 
 TEST_TIMEOUT(connect_with_dup2_over_the_checked_fd, 120)
@@ -595,6 +605,7 @@ TEST_TIMEOUT(unix_bind_directory_flipped_during_the_call, 120)
 	char p[160];
 	snprintf(p, sizeof(p), "%s/bind-no/x.sock", dir);
 	ASSERT_ERRNO(access(p, F_OK), ENOENT);
+	clean();
 }
 
 TEST_TIMEOUT(ipv4_mapped_and_unspec_forms_refused, 60)
@@ -614,6 +625,7 @@ TEST_TIMEOUT(ipv4_mapped_and_unspec_forms_refused, 60)
 	/* Every form was refused by the policy, none failed for another reason. */
 	ASSERT_EQ(sb.ok, 0);
 	ASSERT_EQ(sb.denied, 7);
+	clean();
 }
 
 /* The hostile program is this binary, re-executed with SB_CHILD=mode. */

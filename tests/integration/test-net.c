@@ -49,6 +49,13 @@ static void keep(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* A test that passed leaves nothing behind; a failed one keeps its directory to look at.
+ * (Thousands of leftovers in /tmp slow down whatever lists it.) */
+static void clean(void)
+{
+	sh("rm -rf %s", test_tmpdir());
+}
+
 static void need_python(void)
 {
 	if (access("/usr/bin/python3", X_OK))
@@ -166,6 +173,7 @@ TEST_TIMEOUT(tcp_udp_unix_allowed_and_denied, 60)
 	stop_server();
 	if (!strstr(out, want))
 		tap_fail(__FILE__, __LINE__, "no '%s' in the server's log:\n%s", want, out);
+	clean();
 }
 
 TEST_TIMEOUT(audit_lines_carry_addr_and_rule, 60)
@@ -193,6 +201,7 @@ TEST_TIMEOUT(audit_lines_carry_addr_and_rule, 60)
 	snprintf(c, sizeof(c), "\"addr\":\"unix:%s/no.sock\",\"action\":\"deny\"", dir);
 	if (!strstr(out, a) || !strstr(out, b) || !strstr(out, c))
 		tap_fail(__FILE__, __LINE__, "audit lines:\n%s", out);
+	clean();
 }
 
 TEST_TIMEOUT(bind_rules, 60)
@@ -208,6 +217,7 @@ TEST_TIMEOUT(bind_rules, 60)
 	    0);
 	ASSERT_STREQ(out, "err EACCES\nok bound True\nok True True\nerr EACCES False\n");
 	ASSERT_EQ(access(strcat(strcpy(err, dir), "/priv/s"), F_OK), -1);
+	clean();
 }
 
 TEST_TIMEOUT(check_shows_net_rules_and_errors, 30)
@@ -233,6 +243,7 @@ TEST_TIMEOUT(check_shows_net_rules_and_errors, 30)
 		  125);
 	if (!strstr(err, "b.policy:2: net-deny: bad address '10.1.2.3/40'"))
 		tap_fail(__FILE__, __LINE__, "error was: %s", err);
+	clean();
 }
 
 /* ---- unshare-net ---- */
@@ -262,6 +273,7 @@ TEST_TIMEOUT(unshare_net_has_its_own_loopback_up, 60)
 	stop_server();
 	ASSERT_STREQ(out, "ok echo hello\nok echo hello\nerr ECONNREFUSED\nerr ECONNREFUSED\n"
 			  "err EACCES\n");
+	clean();
 }
 
 TEST_TIMEOUT(publish_and_broker_need_unshare_net, 60)
@@ -299,6 +311,7 @@ TEST_TIMEOUT(publish_and_broker_need_unshare_net, 60)
 		     t, sysbroker_bin(), t),
 		  0);
 	ASSERT_EQ(sh("test -e %s/ran", t), 0);
+	clean();
 }
 
 /* ---- net-broker ---- */
@@ -334,6 +347,7 @@ TEST_TIMEOUT(broker_client_reaches_allowed_server_only, 60)
 		    0);
 	}
 	stop_server();
+	clean();
 }
 
 /* ---- publish ---- */
@@ -394,6 +408,7 @@ TEST_TIMEOUT(http_server_in_empty_namespace_published, 60)
 	ASSERT_EQ(more, 3);
 	/* Natively the port is not there: the program's 8000 is inside its namespace. */
 	ASSERT_NE(sh("curl -s -m 2 http://127.0.0.1:8000/ || exit 1"), 0);
+	clean();
 }
 
 TEST_TIMEOUT(example_net_policies, 60)
@@ -430,6 +445,7 @@ TEST_TIMEOUT(example_net_policies, 60)
 	sh("kill $(cat %s/sb.pid)", t);
 	ASSERT_EQ(k, 0);
 	ASSERT_STREQ(got, "page\n");
+	clean();
 }
 
 TEST_TIMEOUT(event_loop_server_serves_concurrent_clients, 60)
@@ -455,6 +471,7 @@ TEST_TIMEOUT(event_loop_server_serves_concurrent_clients, 60)
 	sh("kill $(cat %s/sb.pid)", t);
 	ASSERT_EQ(k, 0);
 	ASSERT_STREQ(got, "answers 8 all-together True each-own True\n");
+	clean();
 }
 
 /* Runs a helper server under --unshare-net --publish and N clients from outside at once,
@@ -493,6 +510,7 @@ TEST_TIMEOUT(published_blocking_accept, 60)
 	char got[512];
 	publish_clients("accept-server", 3, 2, got, sizeof(got));
 	ASSERT_STREQ(got, "hi=3\nhi=1\nhi=1\n");
+	clean();
 }
 
 TEST_TIMEOUT(published_edge_triggered_epoll, 60)
@@ -500,6 +518,7 @@ TEST_TIMEOUT(published_edge_triggered_epoll, 60)
 	char got[512];
 	publish_clients("et-server", 4, 2, got, sizeof(got));
 	ASSERT_STREQ(got, "et=4\net=1\net=1\n");
+	clean();
 }
 
 TEST_TIMEOUT(published_server_reached_from_inside_too, 60)
@@ -530,6 +549,7 @@ TEST_TIMEOUT(published_server_reached_from_inside_too, 60)
 	ASSERT_EQ(rc, 0);
 	ASSERT_STREQ(got, "hi=2\n");
 	ASSERT_STREQ(out, "hi=1\n");
+	clean();
 }
 
 /* ---- the cases a script cannot pace: this binary as the program (SB_CHILD=mode) ---- */
@@ -976,6 +996,7 @@ TEST_TIMEOUT(socket_semantics_same_as_native, 60)
 	snprintf(args, sizeof(args), "--net-deny 192.0.2.1");
 	same_as_native("nonblock", args, env);
 	stop_server();
+	clean();
 }
 
 TEST_TIMEOUT(broker_keeps_options_and_flags, 60)
@@ -987,6 +1008,7 @@ TEST_TIMEOUT(broker_keeps_options_and_flags, 60)
 	snprintf(env, sizeof(env), "SB_PORT=%d", port[0]);
 	same_as_native("opts", "--unshare-net --net-broker", env);
 	stop_server();
+	clean();
 }
 
 TEST_TIMEOUT(connected_send_is_native_sendto_with_an_address_decided, 60)
@@ -1026,6 +1048,7 @@ TEST_TIMEOUT(connected_send_is_native_sendto_with_an_address_decided, 60)
 		tap_fail(__FILE__, __LINE__, "audit lines:\n%s", out);
 	ASSERT_EQ(sh("grep -c '\"syscall\":\"sendmsg\"' %s/a.jsonl", dir), 0);
 	ASSERT_STREQ(out, "1\n");
+	clean();
 }
 
 TEST_TIMEOUT(twenty_blocked_calls_stall_no_other_request, 60)
@@ -1043,6 +1066,7 @@ TEST_TIMEOUT(twenty_blocked_calls_stall_no_other_request, 60)
 		     sysbroker_bin(), free_port(), self),
 		  0);
 	ASSERT_STREQ(out, "held 20 returned 0\nopens 100 connects 100 returned 0\n");
+	clean();
 }
 
 TEST_TIMEOUT(blocking_connect_stalls_nothing_and_a_signal_ends_it, 60)
@@ -1054,4 +1078,5 @@ TEST_TIMEOUT(blocking_connect_stalls_nothing_and_a_signal_ends_it, 60)
 	stop_server();
 	ASSERT_TRUE(
 	    strstr(out, "other connect meanwhile 0\nstill blocked 1\nblocked connect EINTR\n"));
+	clean();
 }
