@@ -404,6 +404,46 @@ static int own_magic_step(const struct resolve_ctx *c, int dir, const char *comp
 	return fd;
 }
 
+/*
+ * After a jump through a magic link that the program's identity was allowed to take (a
+ * dumpable task of its uid): an object with a path is decided by that path like any other,
+ * but one in no directory (a pipe, a socket, a namespace, a memfd or a deleted file) has no
+ * rule to decide it. The program reaches those only through its own thread group: natively
+ * its Landlock domain keeps it from other processes' fds (ptrace scoping), and the walk,
+ * made by the supervisor, must not lend it a way around that.
+ */
+static int foreign_jump_check(const struct resolve_ctx *c, int dir, const char *comp, int jumped)
+{
+	char p[PATH_MAX];
+	static const char del[] = " (deleted)";
+	int k = resolve_fd_path(jumped, p, sizeof(p));
+	if (k < 0)
+		return k;
+	size_t n = strlen(p), dl = sizeof(del) - 1;
+	if (p[0] == '/' && !(n >= dl && !strcmp(p + n - dl, del)))
+		return 0;
+	bool fd_entry = comp[0] >= '0' && comp[0] <= '9' && !comp[strspn(comp, "0123456789")];
+	bool own = false;
+	if (identity_restore() == 0) {
+		if (fd_entry) {
+			own = own_fd_dir(c, dir);
+		} else {
+			/* cwd, root, exe in the task's directory; ns/NAME, map_files/RANGE
+			 * one level below it. */
+			own = own_task_dir(c, dir);
+			if (!own) {
+				_cleanup_close_ int up =
+					openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				own = up >= 0 && own_task_dir(c, up);
+			}
+		}
+	}
+	k = identity_assume(&c->creds);
+	if (k < 0)
+		return k;
+	return own ? 0 : -EACCES;
+}
+
 /* Puts text in front of rest (rest is inside buf). */
 static int prepend(char *buf, size_t size, const char **rest, const char *text)
 {
@@ -517,6 +557,12 @@ static int walk(struct resolve_ctx *c, int startfd, const char *path, bool follo
 						     : negative_errno();
 					if (jumped < 0)
 						return jumped;
+				} else {
+					int k = foreign_jump_check(c, cur, comp, jumped);
+					if (k < 0) {
+						safe_close(jumped);
+						return k;
+					}
 				}
 				safe_close(cur);
 				cur = jumped;

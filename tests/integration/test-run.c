@@ -324,6 +324,26 @@ TEST(creating_through_a_magic_link_opens_the_file_it_holds)
 	run_sh(cmd, out, sizeof(out), err, sizeof(err));
 }
 
+TEST(another_process_pipe_is_not_reached_through_its_fd_link)
+{
+	/* A process outside the sandbox, of the same uid, holds a pipe. Natively (no
+	 * Landlock) a program may open it through /proc/PID/fd/N; under sysbroker with fs
+	 * rules its Landlock domain would keep it from that process, and the supervisor's
+	 * walk must not lend a way around: refused. A file there is decided by its path,
+	 * and the program's own pipe is reached as before. */
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "printf abcdef | { exec 5<&0; sleep 30 3<&5 4</dev/zero & P=$!; sleep 0.3; "
+		 "echo native; head -c 2 /proc/$P/fd/3 && echo read; "
+		 "%s run --deny /nonexistent -- sh -c \"head -c 2 /proc/$P/fd/3 && echo read; "
+		 "head -c 1 /proc/$P/fd/4 | tr '\\\\0' Z; head -c 2 /proc/self/fd/0 && echo own\"; "
+		 "kill $P; }",
+		 sysbroker_bin());
+	run_sh(cmd, out, sizeof(out), err, sizeof(err));
+	ASSERT_STREQ(out, "native\nabread\nZcdown\n");
+	ASSERT_TRUE(strstr(err, "Permission denied") != NULL);
+}
+
 TEST(opens_run_with_the_programs_identity)
 {
 	/* A root supervisor must not lend its privileges: an unprivileged program cannot
