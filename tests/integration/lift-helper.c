@@ -562,6 +562,34 @@ static int fsmount_signalled(int n)
 	return 0;
 }
 
+/*
+ * n times: a tmpfs on dir, another on dir/m, then umount2 of dir/m and at once of dir. The
+ * second umount2 must not find dir busy because of something the first left behind.
+ */
+static int nested_umount(const char *dir, int n)
+{
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/m", dir);
+	int ok = 0, busy = 0, other = 0;
+	for (int i = 0; i < n; i++) {
+		if (mount("none", dir, "tmpfs", 0, NULL) < 0 || mkdir(sub, 0755) < 0 ||
+		    mount("none", sub, "tmpfs", 0, NULL) < 0 || umount2(sub, 0) < 0) {
+			other++;
+			break;
+		}
+		if (umount2(dir, 0) == 0) {
+			ok++;
+			continue;
+		}
+		busy += errno == EBUSY;
+		other += errno != EBUSY;
+		while (umount2(dir, 0) < 0 && errno == EBUSY)
+			usleep(1000);
+	}
+	printf("ok=%d busy=%d other=%d\n", ok, busy, other);
+	return 0;
+}
+
 /* Opens path for writing and writes text in one write, as `echo text > path` would:
  * "ok", or where it failed ("open=EACCES", "write=EPERM"). */
 static int write_text(const char *path, const char *text)
@@ -740,6 +768,8 @@ int main(int argc, char **argv)
 		int fs = (int)syscall(SYS_fsopen, a[0], FSOPEN_CLOEXEC);
 		return report(fs);
 	}
+	if (!strcmp(c, "nested-umount") && n == 2)
+		return nested_umount(a[0], atoi(a[1]));
 	if (!strcmp(c, "fsmount-signalled") && n == 1)
 		return fsmount_signalled(atoi(a[0]));
 	if (!strcmp(c, "foreign-ctx") && n == 1)

@@ -502,6 +502,17 @@ TEST(umount_only_what_was_mounted_for_the_program)
 	ASSERT_STREQ(out, "ok\nok\nnot-mount\nEPERM\nmount\nEPERM\n");
 }
 
+/* An umount2 right after another: nothing of the first (our fd on the mount point's
+ * parent, which is on the outer mount) is left to make the outer one busy. */
+TEST(umount_leaves_nothing_busy)
+{
+	need_unpriv();
+	lift_dir();
+	ASSERT_EQ(unpriv(NULL, "--allow-mount tmpfs \"$T/in/**\"", "$H nested-umount $T/in/a 200"),
+		  0);
+	ASSERT_STREQ(out, "ok=200 busy=0 other=0\n");
+}
+
 TEST(audit_names_the_rule)
 {
 	need_unpriv();

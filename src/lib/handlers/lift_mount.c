@@ -689,10 +689,12 @@ static void mount_attrs(unsigned long f, struct mount_attr *a, bool set_atime)
 		a->attr_set |= MOUNT_ATTR_RELATIME;
 }
 
+/* Idempotent: the ops close their job before the answer, the handlers again after. */
 static void close_job(struct job *j)
 {
 	for (size_t i = 0; i < j->n_lower; i++)
 		safe_close(j->lower[i]);
+	j->n_lower = 0;
 	j->upper = safe_close(j->upper);
 	j->work = safe_close(j->work);
 	j->target = safe_close(j->target);
@@ -752,12 +754,18 @@ struct mount_call {
 	const char *type;
 };
 
+/*
+ * The ops below close the job (our fds on the target, its parent, the layers) before
+ * fs_change answers: each holds a mount of the program's, and the program's next umount2
+ * of it (the layers' tmpfs once the overlay is gone) would fail with EBUSY.
+ */
 static int mount_op(void *arg)
 {
 	struct mount_call *m = arg;
 	int k = job_start(m->r, m->j, m->ns);
 	if (k >= 0)
 		made_add(m->sb, m->j->out->id, m->j->out->unique, m->type);
+	close_job(m->j);
 	return k;
 }
 
@@ -910,6 +918,7 @@ static int umount_op(void *arg)
 	int k = job_start(u->r, u->j, 0);
 	if (k >= 0)
 		made_remove(u->sb, u->id, u->unique);
+	close_job(u->j);
 	return k;
 }
 
@@ -1467,13 +1476,14 @@ static int attach_op(void *arg)
 		return -EPERM;
 	a->j->source_fd = d.mnt;
 	int k = job_start(a->r, a->j, 0);
+	a->j->source_fd = -1;
 	if (k >= 0) {
 		made_add(a->sb, a->id, a->unique, "tmpfs");
 		detached_free(&d); /* closes d.mnt: attached, the mount no longer needs it */
 	} else {
 		detached_put(&d); /* still detached, still the program's */
 	}
-	a->j->source_fd = -1;
+	close_job(a->j);
 	return k;
 }
 
