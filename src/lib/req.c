@@ -1,6 +1,7 @@
 /* One notification from receipt to answer: accessors, dispatch to the syscall's handler,
  * and the answers (errno, value, injected fd, replaced fd, unchecked continue). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/audit.h>
@@ -188,17 +189,21 @@ int sb_req_reply_fd_close(sb_req *r, int fd, bool cloexec)
 		safe_close(fd);
 		return -EALREADY;
 	}
-	if (!r->l->wait_killable) {
+	/*
+	 * A file opened for writing is answered in two steps when the target's wait is
+	 * killable only (WAIT_KILLABLE_RECV): no signal can take it out of the call between
+	 * an ADDFD and a SEND, so that leaks nothing (kernel-api.md rule 5), and it lets us
+	 * drop our copy before the target runs again: a file we still held open for writing
+	 * would make its exec fail with ETXTBSY. Anything else takes one ADDFD|SEND: an ADDFD
+	 * alone makes the target wake to install the fd and wake us back, two more context
+	 * switches, the dearest part of an emulated open on a VM.
+	 */
+	int fl = r->l->wait_killable ? fcntl(fd, F_GETFL) : 0;
+	if (!r->l->wait_killable || (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY)) {
 		int ret = sb_req_reply_fd(r, fd, cloexec);
 		safe_close(fd);
 		return ret;
 	}
-	/*
-	 * The target's wait is killable only (WAIT_KILLABLE_RECV): no signal can take it out
-	 * of the call between an ADDFD and a SEND, so the two-step answer leaks nothing
-	 * (kernel-api.md rule 5), and it lets us drop our copy before the target runs again:
-	 * a file we still held open for writing would make its exec fail with ETXTBSY.
-	 */
 	int ret = notify_addfd(r->l->fd, r->notif->id, fd, -1, 0, cloexec);
 	safe_close(fd);
 	if (ret < 0) {
