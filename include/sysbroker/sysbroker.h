@@ -72,6 +72,9 @@ typedef struct sb_supervisor_opts {
 	 * so one program tree or container whose calls block cannot take every worker;
 	 * 0: max_workers */
 	unsigned max_per_listener;
+	/* read each target's credentials and root from /proc/TID on every request instead
+	 * of caching them per thread (the cache needs PIDFD_THREAD and a tree we spawned) */
+	bool no_ident_cache;
 } sb_supervisor_opts;
 
 int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts);

@@ -12,6 +12,7 @@
 #include <sysbroker/sysbroker.h>
 
 #include "compat.h"
+#include "tcache.h"
 
 #define SB_MAX_NR 512 /* x86_64 syscall numbers are below this */
 
@@ -23,6 +24,9 @@ struct sb_listener {
 	void *data;
 	sb_listener_gone_fn gone;
 	bool wait_killable; /* its filter has WAIT_KILLABLE_RECV (we installed it) */
+	/* Its filter notifies every call that changes an identity (we installed it, with
+	 * IDENT_WATCH_NRS): identities of its threads may be cached (tcache.h). */
+	bool ident_cache;
 	/* Under s->lock: requests received and not answered yet, and whether the source
 	 * was left disarmed because that reached the cap (one tree or container cannot
 	 * hold every worker of the pool with calls that block). */
@@ -87,6 +91,7 @@ struct sb_supervisor {
 
 	sb_features features;
 	size_t notif_size;
+	struct tcache *tcache; /* NULL without PIDFD_THREAD: identities are read every time */
 };
 
 struct sb_req {
@@ -99,6 +104,10 @@ struct sb_req {
 	int memfd, pidfd, procfd;
 	bool procfd_unchecked; /* opened early; proven by the next successful ID_VALID */
 	pid_t tgid;
+	/* The target's identity, read once per request (from the cache or /proc/TID); store:
+	 * read from /proc, to be cached once an ID_VALID after the read proves it the caller's. */
+	bool ident_have, ident_unchecked, ident_store;
+	struct tcache_ident ident;
 	sb_req_note note;
 };
 
@@ -128,3 +137,10 @@ void req_dispatch(sb_req *r);
 void req_done(sb_req *r);
 /* Opens /proc/TID without its own ID_VALID: the caller's next read (which checks) proves it. */
 int req_procfd_early(sb_req *r);
+/* The same for the target's identity (credentials and root), cached or read. */
+int req_ident_early(sb_req *r);
+/* Calls that change a thread's credentials, namespaces, umask or root: a tree we spawn has
+ * them notified, and each makes every cached identity stale (tcache.h). */
+bool ident_watch_nr(int nr);
+/* The cached root of the target, if known: 1 and its id, or 0. */
+int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt);

@@ -263,6 +263,11 @@ int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed)
 	return 0;
 }
 
+bool identity_root_is(dev_t dev, ino_t ino, uint64_t mnt)
+{
+	return ident_init() == 0 && dev == ti.root_dev && ino == ti.root_ino && mnt == ti.root_mnt;
+}
+
 void identity_leave_root(void)
 {
 	if (!ti.init || ti.base_root < 0)

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include <sysbroker/sysbroker.h>
 
@@ -12,6 +14,8 @@ int identity_restore(void);
 /* Makes the directory name under dirfd ("" for dirfd itself) this thread's root, so "/"
  * and ".." resolve as the target sees them; a no-op (one statx) when it already is. */
 int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed);
+/* Is this thread's root (as identity_enter_root_at left it) the directory with this id? */
+bool identity_root_is(dev_t dev, ino_t ino, uint64_t mnt);
 /* Back to the supervisor's own root (before running code that opens our own files). */
 void identity_leave_root(void);
 /* The supervisor's root and cwd fds, for this (worker) thread to return to. */

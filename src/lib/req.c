@@ -20,6 +20,8 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->memfd = r->pidfd = r->procfd = -1;
 	r->procfd_unchecked = false;
 	r->tgid = 0;
+	r->ident_have = r->ident_unchecked = r->ident_store = false;
+	r->ident.pidfd = -1;
 	r->note.action = NULL;
 	r->note.rule = NULL;
 	r->note.path[0] = r->note.addr[0] = r->note.flags[0] = 0;
@@ -28,6 +30,10 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 
 void req_done(sb_req *r)
 {
+	/* An identity read from /proc and proven the caller's by a later ID_VALID. */
+	if (r->ident_store && !r->ident_unchecked && r->s->tcache)
+		tcache_store(r->s->tcache, &r->ident);
+	r->ident.pidfd = safe_close(r->ident.pidfd);
 	r->memfd = safe_close(r->memfd);
 	r->pidfd = safe_close(r->pidfd);
 	r->procfd = safe_close(r->procfd);
@@ -68,8 +74,22 @@ void req_dispatch(sb_req *r)
 	/* Only native calls reach us (the filter kills other arches), but a listener handed
 	 * in from elsewhere (agent) may carry any filter: never trust its arch. */
 	struct handler h = {0};
-	if (r->notif->data.arch == AUDIT_ARCH_X86_64 && nr >= 0 && nr < SB_MAX_NR)
+	bool native = r->notif->data.arch == AUDIT_ARCH_X86_64 && nr >= 0 && nr < SB_MAX_NR;
+	if (native)
 		h = r->s->handlers[nr];
+	if (native && r->l->ident_cache && ident_watch_nr(nr)) {
+		/*
+		 * A call that may change who a thread is (or, for umask, chroot and the
+		 * namespaces, what it shares with others): every cached identity goes stale
+		 * before the call can take effect, since the caller waits for our answer. The
+		 * decision is on the number alone; nothing of its memory is read.
+		 */
+		tcache_bump(r->s->tcache);
+		if (!h.fn) {
+			sb_req_reply_continue_unchecked(r);
+			return; /* not a call the policy watches: no audit line */
+		}
+	}
 	if (!h.fn) {
 		sb_req_reply_errno(r, ENOSYS);
 		run_after_hook(r);
@@ -128,8 +148,11 @@ sb_req_note *sb_req_note_get(sb_req *r)
 int sb_req_valid(sb_req *r)
 {
 	int k = notify_id_valid(r->l->fd, r->notif->id);
-	if (k == 0)
-		r->procfd_unchecked = false; /* anything opened before this is the target's */
+	if (k == 0) {
+		/* anything opened or read before this is the target's */
+		r->procfd_unchecked = false;
+		r->ident_unchecked = false;
+	}
 	return k;
 }
 

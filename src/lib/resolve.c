@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "identity.h"
 #include "macros.h"
 #include "resolve.h"
@@ -44,14 +45,14 @@ static int thread_fddir(void)
 static int open_start(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 		      bool *ret_on_proc)
 {
-	int procfd = sb_req_procfd(r);
-	if (procfd < 0)
-		return procfd;
 	int start;
 	*ret_on_proc = false;
 	if (path[0] == '/')
 		return RESOLVE_AT_ROOT; /* this thread is in the target's root already */
 	if (dirfd == AT_FDCWD_ARG) {
+		int procfd = sb_req_procfd(r);
+		if (procfd < 0)
+			return procfd;
 		start = openat(procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (start < 0)
 			return errno == ESRCH ? -ENOENT : negative_errno();
@@ -80,23 +81,29 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 	int r0 = thread_fddir();
 	if (r0 < 0)
 		return r0;
-	int procfd = sb_req_procfd(r);
-	if (procfd < 0)
-		return procfd;
 	int v = sb_req_creds(r, &ret->creds);
 	if (v < 0)
 		return v;
-
-	ret->procfd = procfd;
-	bool changed;
-	int k = identity_enter_root_at(procfd, "root", &changed);
-	if (k < 0)
-		return k;
+	ret->req = r;
+	/* Its root, known from the identity read with its credentials: when this thread is
+	 * there already (the common case), no /proc access at all. */
+	dev_t dev;
+	ino_t ino;
+	uint64_t mnt;
+	if (!req_root_id(r, &dev, &ino, &mnt) || !identity_root_is(dev, ino, mnt)) {
+		int procfd = sb_req_procfd(r);
+		if (procfd < 0)
+			return procfd;
+		bool changed;
+		int k = identity_enter_root_at(procfd, "root", &changed);
+		if (k < 0)
+			return k;
+	}
 	ret->startfd = open_start(r, dirfd, path, empty_path_ok, &ret->start_on_proc);
 	if (ret->startfd < 0 && ret->startfd != RESOLVE_AT_ROOT)
 		return ret->startfd;
 	/* Resolution and the operation itself run with the target's identity. */
-	k = identity_assume(&ret->creds);
+	int k = identity_assume(&ret->creds);
 	if (k < 0) {
 		ret->startfd = safe_close(ret->startfd);
 		identity_restore();
@@ -262,7 +269,8 @@ static int proc_level(int procroot, const struct resolve_ctx *c)
 {
 	/* The calling thread's own entry: /proc/TID of a thread that is not the leader is
 	 * reachable too (unlisted), and it is the thread's start time we compare. */
-	unsigned long long mine = start_time(c->procfd, ".");
+	int procfd = sb_req_procfd(c->req);
+	unsigned long long mine = procfd < 0 ? 0 : start_time(procfd, ".");
 	if (!mine)
 		return -1;
 	for (int i = c->creds.ns_depth - 1; i >= 0; i--) {
@@ -351,7 +359,7 @@ static bool own_task_dir(const struct resolve_ctx *c, int dir)
 	_cleanup_close_ int pidns = openat(ns, "pid", O_PATH | O_CLOEXEC);
 	struct stat theirs, ours;
 	if (pidns < 0 || !not_mount_root(pidns) || fstat(pidns, &theirs) < 0 ||
-	    fstatat(c->procfd, "ns/pid", &ours, 0) < 0)
+	    sb_req_procfd(c->req) < 0 || fstatat(sb_req_procfd(c->req), "ns/pid", &ours, 0) < 0)
 		return false;
 	return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino &&
 	       tgid == c->creds.ns_tgid;

@@ -20,7 +20,7 @@
 struct resolve_ctx {
 	int startfd; /* an fd, or RESOLVE_AT_ROOT */
 	bool start_on_proc; /* the walk must be ours from the start */
-	int procfd;         /* the target's /proc/TID in our procfs (the request's, borrowed) */
+	sb_req *req;        /* the request (its /proc/TID: sb_req_procfd) */
 	sb_creds creds;
 };
 

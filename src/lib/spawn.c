@@ -129,6 +129,22 @@ static int wait_ready(struct handoff *h, pid_t pid)
 	}
 }
 
+bool ident_watch_nr(int nr)
+{
+	switch (nr) {
+	case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
+	case SYS_setresuid: case SYS_setresgid: case SYS_setfsuid: case SYS_setfsgid:
+	case SYS_setgroups: case SYS_capset: /* credentials */
+	case SYS_execve: case SYS_execveat: /* capabilities are computed afresh */
+	case SYS_umask:
+	case SYS_unshare: case SYS_setns: /* user namespace (caps), mount namespace (root) */
+	case SYS_chroot: case SYS_pivot_root:
+		return true;
+	default:
+		return false;
+	}
+}
+
 pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], int *ret_pidfd,
 	       sb_listener **ret_listener)
 {
@@ -147,6 +163,12 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 	for (size_t i = 0; i < o->n_extra_nrs; i++)
 		if (o->extra_nrs[i] >= 0 && o->extra_nrs[i] < SB_MAX_NR)
 			nrs[o->extra_nrs[i]] = true;
+	/* Identities of this tree may be cached when every call that changes one is ours to
+	 * see (a handful of rare calls; each one is let run after it made the cache stale). */
+	bool ident_cache = s->tcache != NULL;
+	for (int nr = 0; ident_cache && nr < SB_MAX_NR; nr++)
+		if (ident_watch_nr(nr))
+			nrs[nr] = true;
 
 	struct sock_fprog prog = {0};
 	int r = filter_build(s, nrs, &prog);
@@ -201,6 +223,7 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 		goto out;
 	}
 	l->wait_killable = flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	l->ident_cache = ident_cache;
 	atomic_store(&h->state, HANDOFF_TAKEN);
 	/* EOF: execve succeeded (the pipe is close-on-exec). An errno: it failed, and the
 	 * child exits 126/127; the caller decides how to report it. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -289,6 +290,17 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
+	/* Cached identities need a pidfd per thread to know the thread is still the one. */
+	struct rlimit nofile;
+	if (s->features.pidfd_thread && !(opts && opts->no_ident_cache) &&
+	    getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur >= 4 * TCACHE_SLOTS) {
+		s->tcache = malloc(sizeof(*s->tcache));
+		if (!s->tcache) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		tcache_init(s->tcache);
+	}
 	s->notif_size = s->features.sizeof_notif > sizeof(struct seccomp_notif)
 				? s->features.sizeof_notif
 				: sizeof(struct seccomp_notif);
@@ -364,6 +376,10 @@ void sb_supervisor_free(sb_supervisor *s)
 	safe_close(s->rootfd);
 	safe_close(s->cwdfd);
 	safe_close(s->epfd);
+	if (s->tcache) {
+		tcache_destroy(s->tcache);
+		free(s->tcache);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->stopped_cond);
 	free(s);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -113,12 +114,9 @@ int sb_req_getfd(sb_req *r, int targetfd)
 	return keep_if_valid(r, fd);
 }
 
-/* Reads a status-like file under /proc/TID into buf (NUL-terminated). */
-static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
+/* Reads a status-like file under dfd (/proc/TID) into buf (NUL-terminated). */
+static int status_read(int dfd, const char *name, char *buf, size_t size)
 {
-	int dfd = sb_req_procfd(r);
-	if (dfd < 0)
-		return dfd;
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ESRCH ? -ENOENT : negative_errno();
@@ -138,6 +136,13 @@ static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
 	}
 	buf[used] = 0;
 	return (int)used;
+}
+
+/* The same through the request's checked /proc/TID. */
+static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
+{
+	int dfd = sb_req_procfd(r);
+	return dfd < 0 ? dfd : status_read(dfd, name, buf, size);
 }
 
 pid_t sb_req_tgid(sb_req *r)
@@ -180,10 +185,11 @@ static int number_list(const char *p, pid_t *ids, int max)
 	return n;
 }
 
-int sb_req_creds(sb_req *r, sb_creds *ret)
+/* Credentials from /proc/TID/status through procfd (opened before an ID_VALID to come). */
+static int creds_read(sb_req *r, int procfd, sb_creds *ret)
 {
 	char buf[8192];
-	int n = proc_read(r, "status", buf, sizeof(buf));
+	int n = status_read(procfd, "status", buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	memset(ret, 0, sizeof(*ret));
@@ -227,16 +233,81 @@ int sb_req_creds(sb_req *r, sb_creds *ret)
 		/* readlink names the namespace ("user:[INO]", all in the one nsfs) without
 		 * the dentry that a stat of the magic link allocates and frees each time. */
 		char link[64], want[64];
-		int dfd = sb_req_procfd(r);
-		ssize_t k = dfd < 0 ? -1 : readlinkat(dfd, "ns/user", link, sizeof(link) - 1);
+		ssize_t k = readlinkat(procfd, "ns/user", link, sizeof(link) - 1);
 		snprintf(want, sizeof(want), "user:[%lu]", (unsigned long)r->s->userns_ino);
 		if (k <= 0)
 			ret->cap_eff = 0; /* cannot tell: lend nothing */
 		else if (link[k] = 0, strcmp(link, want) != 0)
 			ret->cap_eff = 0;
 	}
-	/* No ID_VALID here: the status came through /proc/TID opened before one, and that
-	 * fd answers ESRCH rather than show another task that reused the number. */
+	return 0;
+}
+
+static void root_read(int procfd, struct tcache_ident *id)
+{
+	struct statx sx;
+	id->root_known = statx(procfd, "root", 0, STATX_INO | STATX_MNT_ID, &sx) == 0;
+	if (!id->root_known)
+		return;
+	id->root_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	id->root_ino = sx.stx_ino;
+	id->root_mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+}
+
+int req_ident_early(sb_req *r)
+{
+	if (r->ident_have)
+		return 0;
+	pid_t tid = (pid_t)r->notif->pid;
+	struct tcache *t = r->l->ident_cache ? r->s->tcache : NULL;
+	if (t && tcache_lookup(t, tid, &r->ident) == 0) {
+		r->ident_have = r->ident_unchecked = true;
+		return 0;
+	}
+	/* The generation before the read: a change made meanwhile makes the entry stale. */
+	uint64_t gen = t ? tcache_gen(t) : 0;
+	int procfd = req_procfd_early(r);
+	if (procfd < 0)
+		return procfd;
+	struct tcache_ident *id = &r->ident;
+	int k = creds_read(r, procfd, &id->creds);
+	if (k < 0)
+		return k;
+	root_read(procfd, id);
+	id->tid = tid;
+	id->gen = gen;
+	/*
+	 * The pidfd that keeps the entry honest: it names the thread with this tid now, and
+	 * the ID_VALID that must follow before the entry is stored proves the caller held
+	 * the tid all along, so pidfd, /proc/TID and the caller are one thread.
+	 */
+	id->pidfd = t ? (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD) : -1;
+	r->ident_store = id->pidfd >= 0;
+	r->ident_have = r->ident_unchecked = true;
+	return 0;
+}
+
+int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt)
+{
+	if (!r->ident_have || !r->ident.root_known)
+		return 0;
+	*dev = r->ident.root_dev;
+	*ino = r->ident.root_ino;
+	*mnt = r->ident.root_mnt;
+	return 1;
+}
+
+int sb_req_creds(sb_req *r, sb_creds *ret)
+{
+	int k = req_ident_early(r);
+	if (k < 0)
+		return k;
+	if (r->ident_unchecked) {
+		k = sb_req_valid(r);
+		if (k < 0)
+			return k;
+	}
+	*ret = r->ident.creds;
 	return 0;
 }
 

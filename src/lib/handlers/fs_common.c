@@ -93,9 +93,16 @@ static int arg_begin(sb_req *r, struct fs_arg *first, int dirfd, uint64_t addr, 
 	/* A second argument is read while the first holds the target's identity: read it
 	 * as ourselves (a target that changed uid without exec is not dumpable, and its
 	 * effective caps would not let us read its memory). */
-	if (first)
+	int k;
+	if (first) {
 		identity_restore();
-	int k = sb_req_read_string(r, addr, a->path, sizeof(a->path));
+	} else {
+		/* The caller's identity before the read: its ID_VALID proves both. */
+		k = req_ident_early(r);
+		if (k < 0)
+			return k;
+	}
+	k = sb_req_read_string(r, addr, a->path, sizeof(a->path));
 	if (first) {
 		int k2 = identity_assume(&first->c.creds);
 		if (k2 < 0)

@@ -284,8 +284,8 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	int k = decode_open(r, &a);
 	if (k < 0)
 		return k;
-	/* /proc/TID before the path read: the ID_VALID that read does proves both. */
-	k = req_procfd_early(r);
+	/* The caller's identity before the path read: the ID_VALID that read does proves both. */
+	k = req_ident_early(r);
 	if (k < 0)
 		return k;
 	char path[PATH_MAX];

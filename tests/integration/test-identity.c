@@ -1,0 +1,130 @@
+/* Integration tests of the identity the supervisor acts with when a program changes it:
+ * sysbroker reads a thread's credentials and root once and reuses them until the tree
+ * makes a call that can change them (tcache.h). Each case runs ident-change natively and
+ * under `sysbroker run`, and the answers must be the same. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runcmd.h"
+#include "tap.h"
+
+static char out[1 << 14], err[1 << 14];
+
+static const char *helper(void)
+{
+	static char path[4096];
+	const char *b = getenv("SB_BUILDDIR");
+	if (!b)
+		tap_skip("SB_BUILDDIR not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/tests/integration/ident-change", b);
+	return path;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
+}
+
+/* A root-only file, a file of nobody's, and a directory anyone may enter. */
+static const char *fixture(void)
+{
+	if (getuid() != 0)
+		tap_skip("needs root (identities to change)");
+	const char *t = test_tmpdir();
+	ASSERT_EQ(sh("chmod 755 %s && echo r > %s/root && chmod 600 %s/root && echo n > %s/nobody "
+		     "&& chown 65534:65534 %s/nobody && chmod 600 %s/nobody && mkdir %s/n %s/s",
+		     t, t, t, t, t, t, t, t),
+		  0);
+	return t;
+}
+
+/* The helper's words natively, then under sysbroker with and without a rule. */
+static void same_answers(const char *mode, const char *arg, const char *want)
+{
+	char native[sizeof(out)];
+	ASSERT_EQ(sh("%s %s %s", helper(), mode, arg), 0);
+	snprintf(native, sizeof(native), "%s", out);
+	ASSERT_STREQ(native, want);
+	ASSERT_EQ(sh("%s run -- %s %s %s", sysbroker_bin(), helper(), mode, arg), 0);
+	ASSERT_STREQ(out, native);
+	ASSERT_EQ(sh("%s run --deny /nonexistent -- %s %s %s", sysbroker_bin(), helper(), mode, arg),
+		  0);
+	ASSERT_STREQ(out, native);
+}
+
+/* One thread drops to nobody by the raw call: its next open is nobody's. */
+TEST(setresuid_of_one_thread_is_seen)
+{
+	const char *t = fixture();
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/root", t);
+	same_answers("setresuid", f, "ok EACCES \n");
+}
+
+/* Effective capabilities dropped, then given back by exec (root's exec). */
+TEST(capset_and_exec_are_seen)
+{
+	const char *t = fixture();
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/nobody", t);
+	same_answers("capset", f, "ok EACCES ok \n");
+}
+
+/* A new user namespace: root there holds nothing over the host's files. */
+TEST(unshare_user_namespace_is_seen)
+{
+	const char *t = fixture();
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/nobody", t);
+	same_answers("unshare", f, "ok EACCES \n");
+}
+
+/* The umask one thread sets is the other threads' too (one fs_struct). */
+TEST(umask_of_another_thread_is_seen)
+{
+	const char *t = fixture();
+	char d[4200];
+	snprintf(d, sizeof(d), "%s/n", t);
+	ASSERT_EQ(sh("%s umask %s", helper(), d), 0);
+	ASSERT_STREQ(out, "644 600 \n");
+	snprintf(d, sizeof(d), "%s/s", t);
+	ASSERT_EQ(sh("%s run -- %s umask %s", sysbroker_bin(), helper(), d), 0);
+	ASSERT_STREQ(out, "644 600 \n");
+}
+
+/*
+ * A root thread opens and exits; a thread of another process that acts as nobody is made
+ * with the same tid (ns_last_pid). It must get nobody's answer, never the dead thread's
+ * identity.
+ */
+TEST_TIMEOUT(reused_tid_gets_its_own_identity, 60)
+{
+	const char *t = fixture();
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/root", t);
+	ASSERT_EQ(sh("%s tidreuse %s", helper(), f), 0);
+	if (!strcmp(out, "skip\n"))
+		tap_skip("no tid could be reused natively (busy machine?)");
+	ASSERT_STREQ(out, "EACCES\n");
+	int hits = 0;
+	for (int i = 0; i < 5; i++) {
+		ASSERT_EQ(sh("%s run -- %s tidreuse %s", sysbroker_bin(), helper(), f), 0);
+		if (!strcmp(out, "skip\n"))
+			continue;
+		ASSERT_STREQ(out, "EACCES\n");
+		hits++;
+	}
+	if (!hits)
+		tap_skip("no tid could be reused under sysbroker (busy machine?)");
+	sh("rm -rf %s", t);
+}
+
