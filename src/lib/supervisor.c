@@ -109,24 +109,47 @@ static void listener_hangup(sb_supervisor *s, uint32_t slot)
 	listener_unref(l); /* the loop's reference; gone() runs with the last one */
 }
 
-/* Called with s->lock held, when a request of l is received (+1) or answered (-1):
- * the listener's source is re-armed only while it is below its cap. */
-static void listener_account_locked(sb_supervisor *s, sb_listener *l, int delta)
+/*
+ * Called with s->lock held, when a request of l is received (+1) or answered (-1): the
+ * listener's source is re-armed only while it is below its cap. Returns whether to re-arm,
+ * with the event in *ev: the caller does it once the lock is dropped (an epoll_ctl under the
+ * lock kept the worker it wakes waiting for the lock, a futex sleep per request). The caller
+ * holds a reference on l, so its fd stays open; a source removed meanwhile makes the
+ * epoll_ctl fail harmlessly (ENOENT: its fd left the set).
+ */
+static bool listener_account_locked(sb_supervisor *s, sb_listener *l, int delta,
+				    struct epoll_event *ev)
 {
 	l->inflight += delta;
 	struct source *src = &s->sources[l->slot];
 	if (!src->used || src->listener != l)
-		return; /* hung up meanwhile */
+		return false; /* hung up meanwhile */
+	bool arm = false;
 	if (delta > 0) {
 		src->busy = false;
 		if (l->inflight < s->max_per_listener)
-			source_rearm_locked(s, l->slot);
+			arm = true;
 		else
 			l->parked = true;
 	} else if (l->parked && l->inflight < s->max_per_listener) {
 		l->parked = false;
-		source_rearm_locked(s, l->slot);
+		arm = true;
 	}
+	if (arm)
+		*ev = (struct epoll_event){.events = src->events | EPOLLONESHOT,
+					   .data.u64 = slot_data(src, l->slot)};
+	return arm;
+}
+
+/* Takes the listener's request count by delta (see listener_account_locked). */
+static void listener_account(sb_supervisor *s, sb_listener *l, int delta)
+{
+	struct epoll_event ev;
+	pthread_mutex_lock(&s->lock);
+	bool arm = listener_account_locked(s, l, delta, &ev);
+	pthread_mutex_unlock(&s->lock);
+	if (arm)
+		epoll_ctl(s->epfd, EPOLL_CTL_MOD, l->fd, &ev);
 }
 
 static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint32_t events,
@@ -137,9 +160,7 @@ static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint
 		/* Re-arm right after RECV so the next notification goes to another worker
 		 * while this one handles (and maybe blocks on) the request. */
 		atomic_fetch_add(&l->refs, 1);
-		pthread_mutex_lock(&s->lock);
-		listener_account_locked(s, l, +1);
-		pthread_mutex_unlock(&s->lock);
+		listener_account(s, l, +1);
 		if (r == 0) {
 			sb_req req;
 			req_init(&req, s, l, n);
@@ -148,9 +169,7 @@ static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint
 		}
 		/* ENOENT: the target left before we received; anything else is a dead fd
 		 * and shows up as EPOLLHUP/EPOLLERR next. */
-		pthread_mutex_lock(&s->lock);
-		listener_account_locked(s, l, -1);
-		pthread_mutex_unlock(&s->lock);
+		listener_account(s, l, -1);
 		listener_unref(l);
 		return;
 	}
@@ -271,7 +290,13 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 		s->userns_dev = uns.st_dev;
 		s->userns_ino = uns.st_ino;
 	}
-	pthread_mutex_init(&s->lock, NULL);
+	/* Held for a few loads and stores per request by every worker: spin a little before
+	 * sleeping, as a futex round trip would cost more than the wait. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&s->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	pthread_cond_init(&s->stopped_cond, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s->min_workers = opts && opts->min_workers ? opts->min_workers : (cpus > 0 ? (unsigned)cpus : 2);

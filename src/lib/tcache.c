@@ -9,9 +9,9 @@
 
 void tcache_init(struct tcache *t)
 {
-	pthread_mutex_init(&t->lock, NULL);
 	atomic_init(&t->gen, 1);
 	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
+		pthread_mutex_init(&t->locks[i], NULL);
 		t->slots[i].tid = 0;
 		t->slots[i].pidfd = -1;
 	}
@@ -19,9 +19,10 @@ void tcache_init(struct tcache *t)
 
 void tcache_destroy(struct tcache *t)
 {
-	for (size_t i = 0; i < TCACHE_SLOTS; i++)
+	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
 		t->slots[i].pidfd = safe_close(t->slots[i].pidfd);
-	pthread_mutex_destroy(&t->lock);
+		pthread_mutex_destroy(&t->locks[i]);
+	}
 }
 
 uint64_t tcache_gen(struct tcache *t)
@@ -34,9 +35,9 @@ void tcache_bump(struct tcache *t)
 	atomic_fetch_add(&t->gen, 1);
 }
 
-static struct tcache_ident *slot_of(struct tcache *t, pid_t tid)
+static size_t slot_of(pid_t tid)
 {
-	return &t->slots[(uint32_t)tid % TCACHE_SLOTS];
+	return (uint32_t)tid % TCACHE_SLOTS;
 }
 
 /* The thread behind pidfd has not exited (a pidfd polls readable once it has). */
@@ -54,8 +55,9 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 {
 	if (tid <= 0)
 		return -ENOENT;
-	pthread_mutex_lock(&t->lock);
-	struct tcache_ident *e = slot_of(t, tid);
+	size_t i = slot_of(tid);
+	pthread_mutex_lock(&t->locks[i]);
+	struct tcache_ident *e = &t->slots[i];
 	int r = -ENOENT;
 	if (e->tid == tid && e->pidfd >= 0) {
 		if (e->gen == atomic_load(&t->gen) && alive(e->pidfd)) {
@@ -69,7 +71,7 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 			e->tid = 0;
 		}
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->locks[i]);
 	return r;
 }
 
@@ -77,13 +79,14 @@ void tcache_store(struct tcache *t, struct tcache_ident *in)
 {
 	if (in->pidfd < 0 || in->tid <= 0)
 		return;
-	pthread_mutex_lock(&t->lock);
+	size_t i = slot_of(in->tid);
+	pthread_mutex_lock(&t->locks[i]);
 	if (in->gen == atomic_load(&t->gen)) {
-		struct tcache_ident *e = slot_of(t, in->tid);
+		struct tcache_ident *e = &t->slots[i];
 		safe_close(e->pidfd);
 		*e = *in;
 		in->pidfd = -1;
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->locks[i]);
 	in->pidfd = safe_close(in->pidfd);
 }

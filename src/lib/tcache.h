@@ -34,8 +34,10 @@ struct tcache_ident {
 };
 
 struct tcache {
-	pthread_mutex_t lock;
 	_Atomic uint64_t gen;
+	/* One lock per slot: a thread has one call pending at a time, so two workers meet
+	 * on a slot only for two tids that collide (a lookup polls its pidfd under it). */
+	pthread_mutex_t locks[TCACHE_SLOTS];
 	struct tcache_ident slots[TCACHE_SLOTS];
 };
 
