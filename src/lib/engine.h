@@ -135,6 +135,8 @@ int supervisor_ensure_workers(sb_supervisor *s);
 void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif *n);
 void req_dispatch(sb_req *r);
 void req_done(sb_req *r);
+/* sb_req_reply_fd_close for an fd whose access mode (O_RDONLY...) the caller knows. */
+int req_reply_fd_close_mode(sb_req *r, int fd, bool cloexec, int accmode);
 /* Opens /proc/TID without its own ID_VALID: the caller's next read (which checks) proves it. */
 int req_procfd_early(sb_req *r);
 /* The same for the target's identity (credentials and root), cached or read. */
@@ -142,5 +144,7 @@ int req_ident_early(sb_req *r);
 /* Calls that change a thread's credentials, namespaces, umask or root: a tree we spawn has
  * them notified, and each makes every cached identity stale (tcache.h). */
 bool ident_watch_nr(int nr);
+/* Whether the target's user namespace is not ours: 1, 0, or -errno (from its identity). */
+int req_userns_foreign(sb_req *r);
 /* The cached root of the target, if known: 1 and its id, or 0. */
 int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt);

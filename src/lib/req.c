@@ -21,7 +21,7 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->procfd_unchecked = false;
 	r->tgid = 0;
 	r->ident_have = r->ident_unchecked = r->ident_store = false;
-	r->ident.pidfd = -1;
+	r->ident.fds = NULL;
 	r->note.action = NULL;
 	r->note.rule = NULL;
 	r->note.path[0] = r->note.addr[0] = r->note.flags[0] = 0;
@@ -33,7 +33,8 @@ void req_done(sb_req *r)
 	/* An identity read from /proc and proven the caller's by a later ID_VALID. */
 	if (r->ident_store && !r->ident_unchecked && r->s->tcache)
 		tcache_store(r->s->tcache, &r->ident);
-	r->ident.pidfd = safe_close(r->ident.pidfd);
+	tcache_fds_put(r->ident.fds);
+	r->ident.fds = NULL;
 	r->memfd = safe_close(r->memfd);
 	r->pidfd = safe_close(r->pidfd);
 	r->procfd = safe_close(r->procfd);
@@ -208,6 +209,13 @@ int sb_req_reply_fd(sb_req *r, int fd, bool cloexec)
 
 int sb_req_reply_fd_close(sb_req *r, int fd, bool cloexec)
 {
+	int fl = r->l->wait_killable ? fcntl(fd, F_GETFL) : O_RDONLY;
+	/* Unknown: the two-step answer, which is right for any file. */
+	return req_reply_fd_close_mode(r, fd, cloexec, fl < 0 ? O_RDWR : fl & O_ACCMODE);
+}
+
+int req_reply_fd_close_mode(sb_req *r, int fd, bool cloexec, int accmode)
+{
 	if (r->answered) {
 		safe_close(fd);
 		return -EALREADY;
@@ -221,8 +229,7 @@ int sb_req_reply_fd_close(sb_req *r, int fd, bool cloexec)
 	 * alone makes the target wake to install the fd and wake us back, two more context
 	 * switches, the dearest part of an emulated open on a VM.
 	 */
-	int fl = r->l->wait_killable ? fcntl(fd, F_GETFL) : 0;
-	if (!r->l->wait_killable || (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY)) {
+	if (!r->l->wait_killable || accmode == O_RDONLY) {
 		int ret = sb_req_reply_fd(r, fd, cloexec);
 		safe_close(fd);
 		return ret;

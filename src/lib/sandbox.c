@@ -110,6 +110,11 @@ bool sandbox_wants_fs(const struct sb_sandbox *sb)
 	return !sb->fs_trivial || sb->audit_fd >= 0;
 }
 
+bool sandbox_records(const struct sb_sandbox *sb)
+{
+	return sb->audit_fd >= 0 || sb->learn;
+}
+
 void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *rule)
 {
 	sb_req_note *n = sb_req_note_get(r);

@@ -24,6 +24,8 @@ struct sb_sandbox {
 
 /* Does this sandbox need the path families beyond open (a fs rule, or an audit to write)? */
 bool sandbox_wants_fs(const struct sb_sandbox *sb);
+/* Notes of a request are read after its answer (audit or learn): worth formatting. */
+bool sandbox_records(const struct sb_sandbox *sb);
 
 /* Decision helpers shared by handler families: fill the request note with action/rule. */
 void sandbox_note_rule(sb_req *r, const char *action, const struct policy_rule *rule);

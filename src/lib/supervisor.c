@@ -318,7 +318,7 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 	/* Cached identities need a pidfd per thread to know the thread is still the one. */
 	struct rlimit nofile;
 	if (s->features.pidfd_thread && !(opts && opts->no_ident_cache) &&
-	    getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur >= 4 * TCACHE_SLOTS) {
+	    getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur >= 8 * TCACHE_SLOTS) {
 		s->tcache = malloc(sizeof(*s->tcache));
 		if (!s->tcache) {
 			r = -ENOMEM;

@@ -83,6 +83,15 @@ int sb_req_pidfd(sb_req *r)
 {
 	if (r->pidfd >= 0)
 		return r->pidfd;
+	if (r->ident_have && r->ident.fds) {
+		/* The identity's own (PIDFD_THREAD), once an ID_VALID proved it the caller's. */
+		if (r->ident_unchecked) {
+			int v = sb_req_valid(r);
+			if (v < 0)
+				return v;
+		}
+		return r->ident.fds->pidfd;
+	}
 	if (r->notif->pid == 0)
 		return -ESRCH;
 	/* The notification names a thread; without PIDFD_THREAD a non-leader tid fails. */
@@ -186,7 +195,7 @@ static int number_list(const char *p, pid_t *ids, int max)
 }
 
 /* Credentials from /proc/TID/status through procfd (opened before an ID_VALID to come). */
-static int creds_read(sb_req *r, int procfd, sb_creds *ret)
+static int creds_read(sb_req *r, int procfd, sb_creds *ret, int *ret_foreign)
 {
 	char buf[8192];
 	int n = status_read(procfd, "status", buf, sizeof(buf));
@@ -227,19 +236,16 @@ static int creds_read(sb_req *r, int procfd, sb_creds *ret)
 	/*
 	 * CapEff counts in the target's own user namespace: root of a namespace it made with
 	 * unshare(CLONE_NEWUSER) shows every capability, which hold nothing over our objects.
-	 * We act in our namespace, so such a target gets none lent.
+	 * We act in our namespace, so such a target gets none lent. readlink names the
+	 * namespace ("user:[INO]", all in the one nsfs) without the dentry that a stat of the
+	 * magic link allocates and frees each time.
 	 */
-	if (ret->cap_eff) {
-		/* readlink names the namespace ("user:[INO]", all in the one nsfs) without
-		 * the dentry that a stat of the magic link allocates and frees each time. */
-		char link[64], want[64];
-		ssize_t k = readlinkat(procfd, "ns/user", link, sizeof(link) - 1);
-		snprintf(want, sizeof(want), "user:[%lu]", (unsigned long)r->s->userns_ino);
-		if (k <= 0)
-			ret->cap_eff = 0; /* cannot tell: lend nothing */
-		else if (link[k] = 0, strcmp(link, want) != 0)
-			ret->cap_eff = 0;
-	}
+	char link[64], want[64];
+	ssize_t k = readlinkat(procfd, "ns/user", link, sizeof(link) - 1);
+	snprintf(want, sizeof(want), "user:[%lu]", (unsigned long)r->s->userns_ino);
+	*ret_foreign = k <= 0 ? -1 : (link[k] = 0, strcmp(link, want) != 0);
+	if (*ret_foreign != 0)
+		ret->cap_eff = 0; /* another namespace's, or cannot tell: lend nothing */
 	return 0;
 }
 
@@ -270,7 +276,7 @@ int req_ident_early(sb_req *r)
 	if (procfd < 0)
 		return procfd;
 	struct tcache_ident *id = &r->ident;
-	int k = creds_read(r, procfd, &id->creds);
+	int k = creds_read(r, procfd, &id->creds, &id->userns_foreign);
 	if (k < 0)
 		return k;
 	root_read(procfd, id);
@@ -281,10 +287,19 @@ int req_ident_early(sb_req *r)
 	 * the ID_VALID that must follow before the entry is stored proves the caller held
 	 * the tid all along, so pidfd, /proc/TID and the caller are one thread.
 	 */
-	id->pidfd = t ? (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD) : -1;
-	r->ident_store = id->pidfd >= 0;
+	int pidfd = t ? (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD) : -1;
+	id->fds = pidfd >= 0 ? tcache_fds_new(pidfd) : NULL;
+	r->ident_store = id->fds != NULL;
 	r->ident_have = r->ident_unchecked = true;
 	return 0;
+}
+
+int req_userns_foreign(sb_req *r)
+{
+	int k = req_ident_early(r);
+	if (k < 0)
+		return k;
+	return r->ident.userns_foreign < 0 ? -EIO : r->ident.userns_foreign;
 }
 
 int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt)
@@ -379,6 +394,30 @@ int sb_req_read_string(sb_req *r, uint64_t addr, char *buf, size_t size)
 	return -ENAMETOOLONG;
 }
 
+/*
+ * /proc/TID/mem for writing: the thread's cached one (it stays on the memory it was opened
+ * on, and an exec, which replaces that memory, makes the identity stale), else one opened
+ * for this request (*own, closed by the caller).
+ */
+static int mem_for_write(sb_req *r, int *own)
+{
+	struct tcache_fds *f = r->ident_have ? r->ident.fds : NULL;
+	int fd = f ? atomic_load(&f->memfd) : -1;
+	if (fd >= 0)
+		return fd;
+	int dfd = sb_req_procfd(r);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, "mem", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : negative_errno();
+	int none = -1;
+	if (f && !r->ident_unchecked && atomic_compare_exchange_strong(&f->memfd, &none, fd))
+		return fd; /* the identity's now, closed with it */
+	*own = fd;
+	return fd;
+}
+
 int sb_req_write(sb_req *r, uint64_t addr, const void *buf, size_t len)
 {
 	if (len == 0)
@@ -388,12 +427,10 @@ int sb_req_write(sb_req *r, uint64_t addr, const void *buf, size_t len)
 	 * by number: between a check and a write by pid, the target could die and its pid be
 	 * reused, and we would write into a stranger. This fd fails instead (ESRCH/EOF).
 	 */
-	int dfd = sb_req_procfd(r);
-	if (dfd < 0)
-		return dfd;
-	_cleanup_close_ int fd = openat(dfd, "mem", O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int own = -1;
+	int fd = mem_for_write(r, &own);
 	if (fd < 0)
-		return errno == ESRCH ? -ENOENT : negative_errno();
+		return fd;
 	ssize_t n = pwrite(fd, buf, len, (off_t)addr);
 	if (n < 0)
 		return errno == ESRCH ? -ENOENT : (errno == EIO ? -EFAULT : negative_errno());

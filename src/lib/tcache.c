@@ -1,6 +1,7 @@
 /* The identity cache of the threads behind requests (see tcache.h). */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,14 +14,15 @@ void tcache_init(struct tcache *t)
 	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
 		pthread_mutex_init(&t->locks[i], NULL);
 		t->slots[i].tid = 0;
-		t->slots[i].pidfd = -1;
+		t->slots[i].fds = NULL;
 	}
 }
 
 void tcache_destroy(struct tcache *t)
 {
 	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
-		t->slots[i].pidfd = safe_close(t->slots[i].pidfd);
+		tcache_fds_put(t->slots[i].fds);
+		t->slots[i].fds = NULL;
 		pthread_mutex_destroy(&t->locks[i]);
 	}
 }
@@ -51,6 +53,28 @@ static bool alive(int pidfd)
 	return n == 0;
 }
 
+struct tcache_fds *tcache_fds_new(int pidfd)
+{
+	struct tcache_fds *f = malloc(sizeof(*f));
+	if (!f) {
+		safe_close(pidfd);
+		return NULL;
+	}
+	atomic_init(&f->refs, 1);
+	f->pidfd = pidfd;
+	atomic_init(&f->memfd, -1);
+	return f;
+}
+
+void tcache_fds_put(struct tcache_fds *f)
+{
+	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	safe_close(f->pidfd);
+	safe_close(atomic_load(&f->memfd));
+	free(f);
+}
+
 int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 {
 	if (tid <= 0)
@@ -59,15 +83,16 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	pthread_mutex_lock(&t->locks[i]);
 	struct tcache_ident *e = &t->slots[i];
 	int r = -ENOENT;
-	if (e->tid == tid && e->pidfd >= 0) {
-		if (e->gen == atomic_load(&t->gen) && alive(e->pidfd)) {
+	if (e->tid == tid && e->fds) {
+		if (e->gen == atomic_load(&t->gen) && alive(e->fds->pidfd)) {
 			*ret = *e;
-			ret->pidfd = -1;
+			atomic_fetch_add(&e->fds->refs, 1);
 			r = 0;
 		} else {
 			/* Stale, or its thread is dead and the tid may be another's now: the
 			 * entry can never serve again. */
-			e->pidfd = safe_close(e->pidfd);
+			tcache_fds_put(e->fds);
+			e->fds = NULL;
 			e->tid = 0;
 		}
 	}
@@ -75,18 +100,17 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	return r;
 }
 
-void tcache_store(struct tcache *t, struct tcache_ident *in)
+void tcache_store(struct tcache *t, const struct tcache_ident *in)
 {
-	if (in->pidfd < 0 || in->tid <= 0)
+	if (!in->fds || in->tid <= 0)
 		return;
 	size_t i = slot_of(in->tid);
 	pthread_mutex_lock(&t->locks[i]);
 	if (in->gen == atomic_load(&t->gen)) {
 		struct tcache_ident *e = &t->slots[i];
-		safe_close(e->pidfd);
+		tcache_fds_put(e->fds);
 		*e = *in;
-		in->pidfd = -1;
+		atomic_fetch_add(&in->fds->refs, 1);
 	}
 	pthread_mutex_unlock(&t->locks[i]);
-	in->pidfd = safe_close(in->pidfd);
 }

@@ -18,14 +18,26 @@
 
 #include <sysbroker/sysbroker.h>
 
-/* Direct-mapped by tid (a collision evicts). Each entry holds a pidfd: at most a quarter of
- * the usual 1024 fds a supervisor may have open (the engine uses no cache below that). */
-#define TCACHE_SLOTS 256
+/* Direct-mapped by tid (a collision evicts). Each entry holds up to two fds: at most a
+ * quarter of the usual 1024 fds a supervisor may have open (no cache below that). */
+#define TCACHE_SLOTS 128
+
+/*
+ * The fds that name one thread, shared by its cache entry and the requests using it, and
+ * closed with the last reference: a request may go on using them after the entry was
+ * evicted, and an fd number is never closed under a user (it could be reused meanwhile).
+ */
+struct tcache_fds {
+	atomic_int refs;
+	int pidfd;          /* PIDFD_THREAD: liveness, pidfd_getfd, setns */
+	_Atomic int memfd;  /* /proc/TID/mem, opened at the first write (-1 until then) */
+};
 
 struct tcache_ident {
 	pid_t tid;
-	int pidfd;    /* PIDFD_THREAD, owned by the entry */
+	struct tcache_fds *fds; /* one reference */
 	uint64_t gen; /* the generation read before the identity was */
+	int userns_foreign; /* its user namespace is not ours: 1, 0, or -1 unknown */
 	sb_creds creds;
 	bool root_known;
 	dev_t root_dev;
@@ -47,7 +59,10 @@ void tcache_destroy(struct tcache *t);
 uint64_t tcache_gen(struct tcache *t);
 /* Something changed credentials, namespaces, umask or root: every entry is stale. */
 void tcache_bump(struct tcache *t);
-/* Copies tid's identity (pidfd not included: set to -1) if the entry is valid: 0, or -ENOENT. */
+/* Copies tid's identity, with a reference on its fds, if the entry is valid: 0, or -ENOENT. */
 int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret);
-/* Takes in (and its pidfd, closed when not kept) once its thread was proven the caller. */
-void tcache_store(struct tcache *t, struct tcache_ident *in);
+/* Stores a copy of in (another reference on its fds), once its thread was proven the caller. */
+void tcache_store(struct tcache *t, const struct tcache_ident *in);
+/* New fds for a thread (one reference), taking pidfd; NULL without memory (pidfd closed). */
+struct tcache_fds *tcache_fds_new(int pidfd);
+void tcache_fds_put(struct tcache_fds *f);

@@ -8,6 +8,8 @@
  *                                     the first creates again (prints the modes)
  *   ident-change capset NOBODYFILE    open; effective caps dropped; open; exec: caps back; open
  *   ident-change unshare NOBODYFILE   open; unshare(CLONE_NEWUSER); open
+ *   ident-change execstat FILE        stat; exec; stat (results are written into the new
+ *                                     memory, never the one before the exec)
  *   ident-change tidreuse ROOTFILE    a root thread opens and exits; a thread of a process
  *                                     running as 65534 gets the same tid and opens
  */
@@ -210,6 +212,18 @@ int main(int argc, char **argv)
 		return 4;
 	} else if (!strcmp(mode, "capset-after-exec")) {
 		try_open(path);
+	} else if (!strcmp(mode, "execstat") || !strcmp(mode, "execstat-after-exec")) {
+		struct stat st;
+		memset(&st, 0, sizeof(st));
+		if (stat(path, &st) < 0)
+			printf("%s ", strerror(errno));
+		else
+			printf("%lld ", (long long)st.st_size);
+		fflush(stdout);
+		if (!strcmp(mode, "execstat")) {
+			execl("/proc/self/exe", argv[0], "execstat-after-exec", path, (char *)NULL);
+			return 4;
+		}
 	} else if (!strcmp(mode, "unshare")) {
 		try_open(path);
 		if (unshare(CLONE_NEWUSER) < 0)

@@ -2,7 +2,6 @@
  * sysbroker reads a thread's credentials and root once and reuses them until the tree
  * makes a call that can change them (tcache.h). Each case runs ident-change natively and
  * under `sysbroker run`, and the answers must be the same. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +22,7 @@ static const char *helper(void)
 	return path;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 /* A root-only file, a file of nobody's, and a directory anyone may enter. */
 static const char *fixture(void)
@@ -77,6 +67,15 @@ TEST(capset_and_exec_are_seen)
 	char f[4200];
 	snprintf(f, sizeof(f), "%s/nobody", t);
 	same_answers("capset", f, "ok EACCES ok \n");
+}
+
+/* A stat after an exec fills the new program's buffer (its memory is not the old one). */
+TEST(stat_after_exec_reaches_the_new_memory)
+{
+	const char *t = fixture();
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/root", t);
+	same_answers("execstat", f, "2 2 \n");
 }
 
 /* A new user namespace: root there holds nothing over the host's files. */

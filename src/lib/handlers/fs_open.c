@@ -293,7 +293,8 @@ static int fs_open_handler(sb_req *r, void *userdata)
 	if (k < 0)
 		return k;
 	sb_req_note *note = sb_req_note_get(r);
-	fs_format_open_flags(a.flags, note->flags, sizeof(note->flags));
+	if (sandbox_records(sb))
+		fs_format_open_flags(a.flags, note->flags, sizeof(note->flags));
 
 	struct resolve_ctx c;
 	k = resolve_begin(r, a.dirfd, path, false, &c);
@@ -333,7 +334,9 @@ static int fs_open_handler(sb_req *r, void *userdata)
 			strlcpy_sb(note->path, path, sizeof(note->path));
 		return fd;
 	}
-	k = sb_req_reply_fd_close(r, fd, a.flags & O_CLOEXEC);
+	/* Its access mode is known: O_PATH files are given as read descriptors. */
+	k = req_reply_fd_close_mode(r, fd, a.flags & O_CLOEXEC,
+				    (a.flags & O_PATH) ? O_RDONLY : a.flags & O_ACCMODE);
 	return k < 0 && k != -ENOENT ? k : 0;
 }
 

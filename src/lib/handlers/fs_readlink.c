@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,17 +64,16 @@ static int fs_readlink_handler(sb_req *r, void *userdata)
 		k = -fs_decide(r, sb, a.real, FS_WANT_READ);
 	char text[PATH_MAX];
 	if (k == 0) {
-		struct stat st;
-		if (fstat(a.fd, &st) < 0)
-			k = negative_errno();
-		else if (!S_ISLNK(st.st_mode))
-			k = a.path[0] ? -EINVAL : -ENOENT; /* as the kernel: "" that is no link */
-	}
-	if (k == 0) {
-		/* A magic link (/proc/PID/fd/N) reads as the program would read it: its object's
-		 * path from this thread's root, which is the program's. */
+		/*
+		 * One call tells a link from anything else: readlinkat(fd, "") reads the pinned
+		 * link, and answers ENOENT for an object that is no link (do_readlinkat), which
+		 * the program's own call answers with EINVAL (or ENOENT for its own ""). A magic
+		 * link (/proc/PID/fd/N) reads as the program would read it: its object's path
+		 * from this thread's root, which is the program's.
+		 */
 		ssize_t n = readlinkat(a.fd, "", text, sizeof(text) - 1);
-		k = n < 0 ? negative_errno() : (int)n;
+		if (n < 0)
+			k = errno == ENOENT ? (a.path[0] ? -EINVAL : -ENOENT) : negative_errno();
 		if (n >= 0) {
 			text[n] = 0;
 			k = standin_text(r, &a, text, sizeof(text));

@@ -91,21 +91,8 @@ int fs_at_pin(sb_req *r, int pinfd, int (*op)(const char *name, void *arg), void
 
 int fs_userns_foreign(sb_req *r)
 {
-	/* Ours never changes: the supervisor does not unshare its user namespace. */
-	static struct stat ours;
-	static atomic_bool have_ours;
-	if (!have_ours) {
-		if (fstatat(r->s->procfd, "self/ns/user", &ours, 0) < 0)
-			return negative_errno();
-		have_ours = true;
-	}
-	int procfd = sb_req_procfd(r);
-	if (procfd < 0)
-		return procfd;
-	struct stat theirs;
-	if (fstatat(procfd, "ns/user", &theirs, 0) < 0)
-		return errno == ESRCH ? -ENOENT : negative_errno();
-	return theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino;
+	/* Known with the program's identity (its /proc/TID/ns/user against ours). */
+	return req_userns_foreign(r);
 }
 
 int fs_caps_for_change(struct fs_arg *first, int foreign)
