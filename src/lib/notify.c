@@ -60,8 +60,10 @@ int notify_addfd(int listener, uint64_t id, int srcfd, int newfd, uint32_t flags
 	 * No retry on EINTR: on 6.18.44 an interrupted ADDFD|SEND has already marked the reply
 	 * sent (the target returns 0 with no fd) and a retry gets EINPROGRESS. Workers block
 	 * every catchable signal so this cannot happen from signals; report it as vanished.
+	 * ESRCH: the target was killed while its kernel side waited to install the fd
+	 * (seccomp_do_user_notification fails pending ADDFDs so): vanished as well.
 	 */
 	if (r < 0)
-		return errno == EINTR ? -ENOENT : negative_errno();
+		return errno == EINTR || errno == ESRCH ? -ENOENT : negative_errno();
 	return r;
 }
