@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -393,16 +392,7 @@ static const char *tdir(void)
 	return t;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 static void write_file(const char *path, const char *text);
 

@@ -2,7 +2,6 @@
  * under fs rules, through the real `sysbroker run`: each call under allow, allow-read, deny and
  * hide against a native control, renames and links across rules, the program's identity and
  * umask, and changes made once while signals restart calls. fsop makes the calls by number. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +28,7 @@ static const char *fsop(void)
 	return path;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 /* Runs a command and fails the test unless it exits 0; returns its stdout. */
 #define SH_OK(...)                                                                   \

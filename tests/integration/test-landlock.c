@@ -1,6 +1,5 @@
 /* Integration tests of exec under `sysbroker run`: the kernel opens an exec'd file itself, so
  * Landlock refuses it where the policy denies or hides; each case next to a native run. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +11,7 @@
 static char out[1 << 16], err[1 << 16];
 static const char *T;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 /* T/sec/prog and T/pub/prog are copies of echo; T/noexec/f is a plain file. */
 static void tree(void)

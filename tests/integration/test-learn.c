@@ -1,6 +1,5 @@
 /* Integration tests of `sysbroker run --learn FILE`: a real run is learnt, and the written
  * policy, fed back with "default deny", lets the same run pass and nothing else through. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +11,7 @@
 static char out[1 << 16], err[1 << 16];
 static const char *T;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 /* A small job: reads input, sorts, writes results and a temporary file, makes a directory,
  * lists it, reads its own /proc entry; and builds and runs a C program when cc is there. Its

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,16 +29,7 @@ static char dir[64], helper[512];
 static int port[4]; /* tcp_ok tcp_no udp_ok udp_no of the helper's servers */
 static pid_t server;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
-}
+#define sh(...) run_shf(out, sizeof(out), err, sizeof(err), __VA_ARGS__)
 
 /* Keeps a copy of out before the next command overwrites it. */
 static void keep(char *dst, size_t size, const char *src)

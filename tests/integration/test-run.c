@@ -26,14 +26,6 @@ static int sb(const char *fmt, ...)
 	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
 }
 
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 TEST(exit_status_is_the_programs)
 {
 	ASSERT_EQ(sb("run -- true"), 0);
