@@ -802,3 +802,27 @@ void fs_magic_leave(sb_req *r)
 	 * identity may not be allowed to. */
 	(void)!fchdir(r->s->cwdfd);
 }
+
+/* ---- struct xattr_args ---- */
+
+#define XATTR_ARGS_SIZE_VER0 16
+
+int fs_read_xattr_args(sb_req *r, uint64_t *ret_value, uint32_t *ret_size, uint32_t *ret_flags)
+{
+	size_t usize = (size_t)sb_req_arg(r, 5);
+	if (usize < XATTR_ARGS_SIZE_VER0)
+		return -EINVAL;
+	if (usize > 4096)
+		return -E2BIG;
+	unsigned char buf[4096];
+	int k = sb_req_read(r, sb_req_arg(r, 4), buf, usize);
+	if (k < 0)
+		return k;
+	for (size_t i = XATTR_ARGS_SIZE_VER0; i < usize; i++)
+		if (buf[i])
+			return -E2BIG; /* a newer struct with fields we do not know */
+	memcpy(ret_value, buf, 8);
+	memcpy(ret_size, buf + 8, 4);
+	memcpy(ret_flags, buf + 12, 4);
+	return 0;
+}

@@ -78,3 +78,10 @@ int fs_resolve_parent(sb_req *r, struct resolve_ctx *c, int startfd, const char 
  */
 int fs_magic_enter(sb_req *r, int pin, char *name, size_t size);
 void fs_magic_leave(sb_req *r);
+
+/*
+ * struct xattr_args of getxattrat and setxattrat (arguments 4 and 5: the pointer and its
+ * size), read as copy_struct_from_user takes it: smaller than version 0 is EINVAL, a tail
+ * we do not know that is not all zeros E2BIG. Each caller checks flags as its call does.
+ */
+int fs_read_xattr_args(sb_req *r, uint64_t *ret_value, uint32_t *ret_size, uint32_t *ret_flags);

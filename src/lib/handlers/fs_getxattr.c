@@ -20,7 +20,6 @@
 /* Linux 6.13; Debian 12's headers lack them (libseccomp takes the numbers). */
 #define NR_getxattrat 464
 #define NR_listxattrat 465
-#define XATTR_ARGS_SIZE_VER0 16
 
 struct xattr_call {
 	bool list, follow, empty;
@@ -29,26 +28,14 @@ struct xattr_call {
 	size_t size;
 };
 
-/* struct xattr_args of getxattrat, as copy_struct_from_user takes it. */
+/* struct xattr_args of getxattrat: flags must be 0 (getxattrat takes no flags there). */
 static int read_xattr_args(sb_req *r, struct xattr_call *x)
 {
-	size_t usize = (size_t)sb_req_arg(r, 5);
-	if (usize < XATTR_ARGS_SIZE_VER0)
-		return -EINVAL;
-	if (usize > 4096)
-		return -E2BIG;
-	unsigned char buf[4096];
-	int k = sb_req_read(r, sb_req_arg(r, 4), buf, usize);
-	if (k < 0)
-		return k;
-	for (size_t i = XATTR_ARGS_SIZE_VER0; i < usize; i++)
-		if (buf[i])
-			return -E2BIG; /* a newer struct with fields we do not know */
 	uint64_t value;
 	uint32_t size, flags;
-	memcpy(&value, buf, 8);
-	memcpy(&size, buf + 8, 4);
-	memcpy(&flags, buf + 12, 4);
+	int k = fs_read_xattr_args(r, &value, &size, &flags);
+	if (k < 0)
+		return k;
 	if (flags)
 		return -EINVAL;
 	x->value = value;

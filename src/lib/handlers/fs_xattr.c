@@ -18,7 +18,6 @@
 /* Linux 6.13; Debian 12's headers lack them (libseccomp takes the numbers). */
 #define NR_setxattrat 463
 #define NR_removexattrat 466
-#define XATTR_ARGS_SIZE_VER0 16
 
 static void fs_arg_endp(struct fs_arg *a)
 {
@@ -59,25 +58,13 @@ static int xattr_op(void *arg)
 	return fs_at_pin(x->r, x->pin, xattr_magic, x);
 }
 
-/* struct xattr_args of setxattrat, as copy_struct_from_user takes it. */
+/* struct xattr_args of setxattrat: value, size and the XATTR_CREATE/REPLACE flags. */
 static int read_xattr_args(sb_req *r, struct xattr_call *x, uint64_t *ret_value)
 {
-	size_t usize = (size_t)sb_req_arg(r, 5);
-	if (usize < XATTR_ARGS_SIZE_VER0)
-		return -EINVAL;
-	if (usize > 4096)
-		return -E2BIG;
-	unsigned char buf[4096];
-	int k = sb_req_read(r, sb_req_arg(r, 4), buf, usize);
+	uint32_t size, flags;
+	int k = fs_read_xattr_args(r, ret_value, &size, &flags);
 	if (k < 0)
 		return k;
-	for (size_t i = XATTR_ARGS_SIZE_VER0; i < usize; i++)
-		if (buf[i])
-			return -E2BIG; /* a newer struct with fields we do not know */
-	uint32_t size, flags;
-	memcpy(ret_value, buf, 8);
-	memcpy(&size, buf + 8, 4);
-	memcpy(&flags, buf + 12, 4);
 	x->size = size;
 	x->flags = (int)flags;
 	return 0;
