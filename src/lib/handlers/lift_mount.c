@@ -1147,6 +1147,50 @@ static void ctx_release_locked(uint64_t gen)
 	pthread_cond_broadcast(&ctx_cond);
 }
 
+/*
+ * The start of fsconfig and fsmount on the program's fd (argument 0): 1 when it is a context
+ * we made for it, with the context's generation and our copy of the fd; else the handler's
+ * answer (0: answered natively or by newapi_refused, or -errno).
+ */
+static int ctx_call_begin(sb_req *r, struct sb_sandbox *sb, uint64_t *ret_gen, int *ret_fd)
+{
+	int k = native_if_privileged(r, sb);
+	if (k)
+		return k < 0 ? k : 0;
+	k = ctx_lookup(r, sb, (int)sb_req_arg(r, 0), ret_gen, ret_fd);
+	if (k <= 0)
+		return k < 0 ? k : newapi_refused(r, sb);
+	return 1;
+}
+
+/* Claims the context gen for this call (ctx_claim_locked) and copies it into *ret: what an
+ * earlier call whose answer was lost did. false when the context was forgotten meanwhile. */
+static bool ctx_claim(uint64_t gen, struct ctx *ret)
+{
+	pthread_mutex_lock(&ctx_lock);
+	struct ctx *c = ctx_claim_locked(gen);
+	if (c)
+		*ret = *c;
+	pthread_mutex_unlock(&ctx_lock);
+	return c != NULL;
+}
+
+/* Keeps on the claimed context gen what this call did (done's created, mnt_id and
+ * mnt_unique), for a restart after a lost answer; release ends the claim. */
+static void ctx_keep(uint64_t gen, const struct ctx *done, bool release)
+{
+	pthread_mutex_lock(&ctx_lock);
+	struct ctx *c = ctx_by_gen_locked(gen);
+	if (c) {
+		c->created = done->created;
+		c->mnt_id = done->mnt_id;
+		c->mnt_unique = done->mnt_unique;
+	}
+	if (release)
+		ctx_release_locked(gen);
+	pthread_mutex_unlock(&ctx_lock);
+}
+
 /* An answer that did not reach the program: its call will come again. */
 static bool answer_lost(int k)
 {
@@ -1325,14 +1369,11 @@ static int create_op(void *arg)
 static int lift_fsconfig_handler(sb_req *r, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
-	int k = native_if_privileged(r, sb);
-	if (k)
-		return k < 0 ? k : 0;
 	uint64_t gen;
 	_cleanup_close_ int ours = -1;
-	k = ctx_lookup(r, sb, (int)sb_req_arg(r, 0), &gen, &ours);
+	int k = ctx_call_begin(r, sb, &gen, &ours);
 	if (k <= 0)
-		return k < 0 ? k : newapi_refused(r, sb);
+		return k;
 	unsigned cmd = (unsigned)sb_req_arg(r, 1);
 	if (cmd != FSCONFIG_CMD_CREATE && cmd != LIFT_FSCONFIG_CMD_CREATE_EXCL) {
 		/* A parameter of our tmpfs context (or, should another thread swap the fd
@@ -1344,12 +1385,10 @@ static int lift_fsconfig_handler(sb_req *r, void *userdata)
 	if (sb_req_arg(r, 2) || sb_req_arg(r, 3) || sb_req_arg(r, 4))
 		return -EINVAL; /* vfs_fsconfig: a command takes no key, value or aux */
 	sb_req_note_get(r)->action = "allow";
-	pthread_mutex_lock(&ctx_lock);
-	struct ctx *c = ctx_claim_locked(gen);
-	bool again = c && c->created;
-	pthread_mutex_unlock(&ctx_lock);
-	if (!c)
+	struct ctx was;
+	if (!ctx_claim(gen, &was))
 		return -EPERM; /* forgotten meanwhile */
+	bool again = was.created;
 	/* Last look: a call the program gave up is not made (its restart will be). */
 	k = again ? 0 : sb_req_valid(r);
 	if (k >= 0 && !again) {
@@ -1357,26 +1396,19 @@ static int lift_fsconfig_handler(sb_req *r, void *userdata)
 		k = create_op(&cc);
 	}
 	int sent = k >= 0 ? sb_req_reply_value(r, 0) : 0;
-	pthread_mutex_lock(&ctx_lock);
-	c = ctx_by_gen_locked(gen);
-	if (c)
-		c->created = k >= 0 && answer_lost(sent);
-	ctx_release_locked(gen);
-	pthread_mutex_unlock(&ctx_lock);
+	was.created = k >= 0 && answer_lost(sent);
+	ctx_keep(gen, &was, true);
 	return k < 0 ? k : 0;
 }
 
 static int lift_fsmount_handler(sb_req *r, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
-	int k = native_if_privileged(r, sb);
-	if (k)
-		return k < 0 ? k : 0;
 	uint64_t gen;
 	_cleanup_close_ int ours = -1;
-	k = ctx_lookup(r, sb, (int)sb_req_arg(r, 0), &gen, &ours);
+	int k = ctx_call_begin(r, sb, &gen, &ours);
 	if (k <= 0)
-		return k < 0 ? k : newapi_refused(r, sb);
+		return k;
 	unsigned flags = (unsigned)sb_req_arg(r, 1), attr = (unsigned)sb_req_arg(r, 2);
 	if ((flags & ~FSMOUNT_CLOEXEC) || (attr & ~MOUNT_ATTR_LIFTABLE))
 		return -EINVAL;
@@ -1384,15 +1416,11 @@ static int lift_fsmount_handler(sb_req *r, void *userdata)
 	/* A restart of a call whose mount was made but whose answer was lost gets that mount
 	 * (the context is spent: a second fsmount would fail with EBUSY). */
 	struct detached d = {.sb = sb, .attr = attr, .mnt = -1, .pidfd = -1};
-	pthread_mutex_lock(&ctx_lock);
-	struct ctx *c = ctx_claim_locked(gen);
-	if (c) {
-		d.id = c->mnt_id;
-		d.unique = c->mnt_unique;
-	}
-	pthread_mutex_unlock(&ctx_lock);
-	if (!c)
+	struct ctx was;
+	if (!ctx_claim(gen, &was))
 		return -EPERM; /* forgotten meanwhile */
+	d.id = was.mnt_id;
+	d.unique = was.mnt_unique;
 	if (!d.id) {
 		/* The pidfd first: once mounted, nothing may fail before the mount is kept (the
 		 * context is spent, and a restart would find it so). */
@@ -1410,15 +1438,9 @@ static int lift_fsmount_handler(sb_req *r, void *userdata)
 			detached_free(&d);
 		else
 			detached_put(&d);
-		pthread_mutex_lock(&ctx_lock);
-		c = ctx_by_gen_locked(gen);
-		if (c) {
-			c->mnt_id = k < 0 ? 0 : id;
-			c->mnt_unique = unique;
-		}
-		if (k < 0)
-			ctx_release_locked(gen);
-		pthread_mutex_unlock(&ctx_lock);
+		was.mnt_id = k < 0 ? 0 : id;
+		was.mnt_unique = unique;
+		ctx_keep(gen, &was, k < 0);
 		if (k < 0)
 			return k;
 		d.id = id;
@@ -1427,7 +1449,7 @@ static int lift_fsmount_handler(sb_req *r, void *userdata)
 	int fd = detached_dirfd(sb, d.id, d.unique);
 	k = fd < 0 ? fd : sb_req_reply_fd_close(r, fd, flags & FSMOUNT_CLOEXEC);
 	pthread_mutex_lock(&ctx_lock);
-	c = ctx_by_gen_locked(gen);
+	struct ctx *c = ctx_by_gen_locked(gen);
 	/* Answered: we hold no context the program may have let go. */
 	if (c && !answer_lost(k))
 		ctx_free_locked(c);
