@@ -13,6 +13,7 @@
 
 #include <sysbroker/sysbroker.h>
 
+#include "lift-helpers.h"
 #include "macros.h"
 #include "runcmd.h"
 #include "tap.h"
@@ -21,42 +22,16 @@ static char out[1 << 16], err[1 << 16], native[1 << 16];
 
 #define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups"
 
-static const char *helper(void)
-{
-	static char path[4096];
-	const char *b = getenv("SB_BUILDDIR");
-	snprintf(path, sizeof(path), "%s/tests/integration/lift-helper", b ? b : ".");
-	if (access(path, X_OK))
-		tap_skip("lift-helper not built");
-	return path;
-}
-
 static void need_root(void)
 {
-	if (geteuid() != 0)
-		tap_skip("needs root: the programs change uid and make user namespaces");
-	if (access("/usr/bin/setpriv", X_OK) || access("/usr/bin/unshare", X_OK))
-		tap_skip("needs setpriv and unshare");
+	lift_need_root("the programs change uid and make user namespaces");
 }
 
-/* Output for the TAP log: every line a comment (a line starting "ok" would count as a test). */
-static void diag(const char *what, const char *text)
-{
-	printf("# %s:\n", what);
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, "\n");
-		printf("#   %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
-}
-
+/* The test's directory, open to the programs that run as uid 65534. */
 static const char *tdir(void)
 {
-	static const char *t;
-	if (!t) {
-		t = test_tmpdir();
-		ASSERT_EQ(chmod(t, 0755), 0);
-	}
+	const char *t = test_tmpdir();
+	ASSERT_EQ(chmod(t, 0755), 0);
 	return t;
 }
 
@@ -77,7 +52,8 @@ static int run(const char *rules, const char *script)
 	char cmd[16384], sb[4096] = "";
 	if (rules)
 		snprintf(sb, sizeof(sb), "%s run %s --", sysbroker_bin(), rules);
-	snprintf(cmd, sizeof(cmd), "export H=%s T=%s; SB=\"%s\"; %s", helper(), tdir(), sb, script);
+	snprintf(cmd, sizeof(cmd), "export H=%s T=%s; SB=\"%s\"; %s", lift_helper(), tdir(), sb,
+		 script);
 	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
 }
 
@@ -91,9 +67,9 @@ static int run(const char *rules, const char *script)
 static void same_as_native(const char *script)
 {
 	int rc = run(NULL, script);
-	diag("natively", out);
+	lift_diag("natively", out);
 	if (err[0])
-		diag("stderr", err);
+		lift_diag("stderr", err);
 	strcpy(native, out);
 	const char *modes[] = {RULES, ""};
 	for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
@@ -252,45 +228,12 @@ TEST(cgroup_v1_move_judged_by_the_programs_euid)
 TEST_TIMEOUT(opener_child_cannot_be_taken_over, 60)
 {
 	need_root();
-	sb_supervisor *s = NULL;
-	int k = sb_supervisor_new(&s, NULL);
-	if (k == -EOPNOTSUPP)
-		tap_skip("no seccomp user notification");
-	ASSERT_EQ(k, 0);
-	sb_policy *p;
-	ASSERT_EQ(sb_policy_new(&p), 0);
 	const char *rule[] = {"deny", "/nonexistent/sb-opener"};
-	char e[256];
-	ASSERT_EQ(sb_policy_add(p, rule, 2, "cli", 1, e, sizeof(e)), 0);
-	sb_sandbox *sb;
-	sb_sandbox_opts so = {.audit_fd = -1};
-	ASSERT_EQ(sb_sandbox_new(&sb, p, &so), 0);
-	ASSERT_EQ(sb_sandbox_install(s, sb), 0);
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/attack.out", tdir());
-	int ofd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_TRUE(ofd >= 0);
-	char *argv[] = {(char *)helper(), "opener-attack", "5000", NULL};
-	sb_spawn_opts o = {.path = argv[0],
-			   .stdin_fd = -1,
-			   .stdout_fd = ofd,
-			   .stderr_fd = ofd,
-			   .listener_data = sb};
-	int pidfd;
-	pid_t pid = sb_spawn(s, &o, argv, &pidfd, NULL);
-	ASSERT_GE(pid, 1);
-	close(ofd);
-	int st;
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	close(pidfd);
-	sb_supervisor_free(s);
-	sb_sandbox_free(sb);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ASSERT_TRUE(fd >= 0);
-	ssize_t n = read(fd, out, sizeof(out) - 1);
-	close(fd);
-	out[n > 0 ? n : 0] = 0;
-	diag("attack", out);
+	char *argv[] = {(char *)lift_helper(), "opener-attack", "5000", NULL};
+	int st = lift_supervised(rule, 2, argv[0], argv, path, out, sizeof(out));
+	lift_diag("attack", out);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* It met the children (else it proves nothing) and took nothing from them. */
 	ASSERT_TRUE(strstr(out, "seen=yes taken=0\n"));

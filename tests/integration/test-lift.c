@@ -14,6 +14,7 @@
 
 #include <sysbroker/sysbroker.h>
 
+#include "lift-helpers.h"
 #include "macros.h"
 #include "oci-helpers.h"
 #include "runcmd.h"
@@ -24,33 +25,9 @@ static char out[1 << 16], err[1 << 16];
 #define UNPRIV \
 	"setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
 
-/* The static test program (tests/integration/lift-helper.c). */
-static const char *helper(void)
-{
-	static char path[4096];
-	const char *b = getenv("SB_BUILDDIR");
-	snprintf(path, sizeof(path), "%s/tests/integration/lift-helper", b ? b : ".");
-	if (access(path, X_OK))
-		tap_skip("lift-helper not built");
-	return path;
-}
-
 static void need_unpriv(void)
 {
-	if (geteuid() != 0)
-		tap_skip("needs root: the supervisor lends its privileges");
-	if (access("/usr/bin/setpriv", X_OK) || access("/usr/bin/unshare", X_OK))
-		tap_skip("needs setpriv and unshare");
-}
-
-/* Output for the TAP log: every line a comment (a line starting "ok" would count as a test). */
-static void diag(const char *text)
-{
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, "\n");
-		printf("# %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	lift_need_root("the supervisor lends its privileges");
 }
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -64,20 +41,10 @@ static int sh(const char *fmt, ...)
 	return run_sh(cmd, out, sizeof(out), err, sizeof(err));
 }
 
-/* The test's directory, made once: test_tmpdir() would make another if its name happened
- * to end in an X. */
-static const char *tdir(void)
-{
-	static const char *t;
-	if (!t)
-		t = test_tmpdir();
-	return t;
-}
-
 /* The test directory T: in/ and out/ with subdirectories uid 65534 may write. */
 static const char *lift_dir(void)
 {
-	const char *t = tdir();
+	const char *t = test_tmpdir();
 	ASSERT_EQ(chmod(t, 0755), 0);
 	ASSERT_EQ(sh("cd %s && mkdir -p in/a in/b in/c out/a ou/a && chmod -R 777 in out ou", t),
 		  0);
@@ -97,7 +64,7 @@ static int unpriv(const char *pre, const char *rules, const char *script)
 		snprintf(sb, sizeof(sb), "%s run %s --", sysbroker_bin(), rules);
 	return sh("export H=%s T=%s; unshare -m --propagation private sh -c '%s%s exec %s " UNPRIV
 		  " sh -c \"$0\"' '%s'",
-		  helper(), tdir(), pre ? pre : "", pre ? ";" : "", sb, script);
+		  lift_helper(), test_tmpdir(), pre ? pre : "", pre ? ";" : "", sb, script);
 }
 
 /* ---- mount ---- */
@@ -126,7 +93,7 @@ TEST(mount_is_only_in_the_programs_namespace)
 		 "export H=%s T=%s; %s run --allow-mount tmpfs \"$T/in/**\" -- unshare -m "
 		 "--propagation private " UNPRIV " sh -c '$H mount none $T/in/a tmpfs - -; "
 		 "$H ismount $T/in/a > $T/in/c/inside; cat $T/go'",
-		 helper(), t, sysbroker_bin());
+		 lift_helper(), t, sysbroker_bin());
 	fflush(stdout);
 	pid_t pid = fork();
 	ASSERT_TRUE(pid >= 0);
@@ -343,50 +310,21 @@ TEST(program_in_its_own_namespaces_mounts_natively)
 TEST_TIMEOUT(new_mount_api_calls_survive_signals, 120)
 {
 	need_unpriv();
-	sb_supervisor *s = NULL;
-	int k = sb_supervisor_new(&s, NULL);
-	if (k == -EOPNOTSUPP)
-		tap_skip("no seccomp user notification");
-	ASSERT_EQ(k, 0);
-	sb_policy *p;
-	ASSERT_EQ(sb_policy_new(&p), 0);
 	const char *rule[] = {"allow-mount", "tmpfs", "/nonexistent/sb-lift/**"};
-	char e[256];
-	ASSERT_EQ(sb_policy_add(p, rule, 3, "cli", 1, e, sizeof(e)), 0);
-	sb_sandbox *sb;
-	sb_sandbox_opts so = {.audit_fd = -1};
-	ASSERT_EQ(sb_sandbox_new(&sb, p, &so), 0);
-	ASSERT_EQ(sb_sandbox_install(s, sb), 0);
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/signalled.out", tdir());
-	int ofd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_TRUE(ofd >= 0);
+	snprintf(path, sizeof(path), "%s/signalled.out", test_tmpdir());
 	char *argv[] = {"setpriv",
 			"--reuid=65534",
 			"--regid=65534",
 			"--clear-groups",
 			"--inh-caps=-all",
 			"--bounding-set=-all",
-			(char *)helper(),
+			(char *)lift_helper(),
 			"fsmount-signalled",
 			"300",
 			NULL};
-	sb_spawn_opts o = {.path = "/usr/bin/setpriv",
-			   .stdin_fd = -1,
-			   .stdout_fd = ofd,
-			   .stderr_fd = ofd,
-			   .listener_data = sb};
-	int pidfd;
-	pid_t pid = sb_spawn(s, &o, argv, &pidfd, NULL);
-	ASSERT_GE(pid, 1);
-	close(ofd);
-	int st;
-	ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	close(pidfd);
-	sb_supervisor_free(s);
-	sb_sandbox_free(sb);
-	snprintf(out, sizeof(out), "%s", read_file(path));
-	diag(out);
+	int st = lift_supervised(rule, 3, "/usr/bin/setpriv", argv, path, out, sizeof(out));
+	lift_diag(NULL, out);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* Without WAIT_KILLABLE_RECV (the agent's case) a second signal during the replay of
 	 * a lost answer can still make a restarted call find its work done: EBUSY, seen once
@@ -412,7 +350,7 @@ TEST(racing_thread_cannot_move_the_mount)
 			 "$H race path $T/in/a $T/ou/a 300 && $H race link $T/in/a $T/ou/a 300 && "
 			 "$H race newapi-path $T/in/a $T/ou/a 200"),
 		  0);
-	diag(out);
+	lift_diag(NULL, out);
 	ASSERT_EQ(count_str(out, "escaped=0"), 3);
 	(void)t;
 }
@@ -530,18 +468,18 @@ TEST(audit_names_the_rule)
 			 "$H mount none $T/in/a tmpfs - -; $H mount none $T/out/a tmpfs - -; true"),
 		  0);
 	char path[512];
-	snprintf(path, sizeof(path), "%s/audit", tdir());
+	snprintf(path, sizeof(path), "%s/audit", test_tmpdir());
 	const char *a = read_file(path);
 	char want[1024];
 	snprintf(want, sizeof(want),
 		 "\"syscall\":\"mount\",\"path\":\"%s/in/a\",\"flags\":\"tmpfs\","
 		 "\"action\":\"allow\",\"result\":0,\"rule\":\"cli:2\"}",
-		 tdir());
+		 test_tmpdir());
 	ASSERT_TRUE(strstr(a, want));
 	snprintf(
 	    want, sizeof(want),
 	    "\"path\":\"%s/out/a\",\"flags\":\"tmpfs\",\"action\":\"deny\",\"errno\":\"EPERM\"",
-	    tdir());
+	    test_tmpdir());
 	ASSERT_TRUE(strstr(a, want));
 }
 
@@ -595,9 +533,9 @@ TEST_TIMEOUT(lifted_calls_survive_signals, 120)
 	ASSERT_EQ(sh("export H=%s T=%s; unshare -m --propagation private %s run --allow-mknod null "
 		     "--allow-mount tmpfs \"$T/in/**\" -- sh -c '$H restart $T/in/n null 300 && "
 		     "$H restart $T/in/a mount 100'",
-		     helper(), tdir(), sysbroker_bin()),
+		     lift_helper(), test_tmpdir(), sysbroker_bin()),
 		  0);
-	diag(out);
+	lift_diag(NULL, out);
 	ASSERT_TRUE(strstr(out, "ok=300 twice=0 other=0"));
 	ASSERT_TRUE(strstr(out, "ok=100 twice=0 other=0"));
 }
@@ -619,12 +557,12 @@ TEST(sysinfo_reports_the_cgroup_limit)
 	    "mkdir $CG && echo 268435456 > $CG/$F || exit 77; "
 	    "sh -c \"echo \\$\\$ > $CG/cgroup.procs; $H sysinfo; $SB run -- $H sysinfo; "
 	    "$SB run --sysinfo cgroup -- $H sysinfo\"; r=$?; rmdir $CG; exit $r",
-	    helper(), sysbroker_bin());
+	    lift_helper(), sysbroker_bin());
 	int rc = run_sh(cmd, out, sizeof(out), err, sizeof(err));
 	if (rc == 77)
 		tap_skip("no memory cgroup to create");
 	ASSERT_EQ(rc, 0);
-	diag(out);
+	lift_diag(NULL, out);
 	unsigned long long total[3], freeram[3];
 	unsigned procs[3];
 	long up[3];
@@ -658,8 +596,8 @@ static void lift_bundle(struct agent *a, struct bundle *b, const char *name)
 	bundle_make(b, base);
 	ASSERT_EQ(sh("cp %s %s/bin/lift-helper && mkdir -p %s/mnt/a %s/mnt/b %s/mnt/c %s/mnt/img "
 		     "%s/tmp/c && ln -s /etc %s/mnt/link",
-		     helper(), b->rootfs, b->rootfs, b->rootfs, b->rootfs, b->rootfs, b->rootfs,
-		     b->rootfs),
+		     lift_helper(), b->rootfs, b->rootfs, b->rootfs, b->rootfs, b->rootfs,
+		     b->rootfs, b->rootfs),
 		  0);
 	snprintf(p, sizeof(p), "%s/lift.policy", a->pol);
 	write_file(p, "allow-mount tmpfs /mnt/**\nallow-mount overlay /mnt/**\n"
@@ -685,7 +623,7 @@ static void container_mounts_and_mknods_with_rules(const char *rt)
 	struct bundle b;
 	char id[64];
 	need_runtime(rt);
-	helper();
+	lift_helper();
 	agent_start(&a);
 	const char *s =
 	    "lift-helper mount none /mnt/a tmpfs - size=1m; lift-helper mountopts /mnt/a; "
@@ -722,7 +660,7 @@ static void container_mounts_and_mknods_with_rules(const char *rt)
 	    !strstr(rt_out, "escaped=0\nend\n"))
 		tap_fail(__FILE__, __LINE__, "%s exited %d:\n%s\nagent:\n%s", rt, r, rt_out,
 			 agent_log(&a));
-	diag(strstr(rt_out, "ok="));
+	lift_diag(NULL, strstr(rt_out, "ok="));
 	wait_log(&a, "exited", 3, 10000);
 	wait_baseline(&a);
 	agent_stop(&a, true);
@@ -745,7 +683,7 @@ static void container_sees_its_mount_alone(const char *rt)
 	struct bundle b;
 	char id[64], p[1024], marker[1024];
 	need_runtime(rt);
-	helper();
+	lift_helper();
 	agent_start(&a);
 	lift_bundle(&a, &b, "alone");
 	snprintf(p, sizeof(p), "%s/tmp/go", b.rootfs);
@@ -814,7 +752,7 @@ static void image_unpack_end_to_end(const char *rt)
 	struct bundle b;
 	char id[64];
 	need_runtime(rt);
-	helper();
+	lift_helper();
 	agent_start(&a);
 	lift_bundle(&a, &b, "unpack");
 	bundle_config(&b, UNPACK, a.sock, "policy=lift", LIFT_NOTIFY);
