@@ -12,9 +12,8 @@
 #              RESULTS (bench/results.md), SB_TREE (what to call the measured tree).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
-sb=$build/src/cli/sysbroker
+. "$here/common.sh"
+bench_build "${1:-build}"
 ROUNDS=${ROUNDS:-50000}
 REPS=${REPS:-3}
 NS=${NS:-1 4 8}
@@ -164,7 +163,7 @@ say() {
 		"${3% *}" "${3#* }" >&2
 }
 
-load=$(cut -d' ' -f1-3 /proc/loadavg)
+load=$(bench_load)
 echo "agent.sh: $REPS interleaved runs; $ROUNDS openat+close rounds per process" >&2
 rep=1
 while [ $rep -le "$REPS" ]; do
@@ -194,9 +193,6 @@ us() { awk -v v="$1" 'BEGIN {printf "%.2f", v/1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 kops() { awk -v v="$1" 'BEGIN {printf "%.0f", v/1000}'; }
 
-# The tree the binary was built from: the build directory's source (SB_TREE overrides).
-srcdir=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$build/meson-info/meson-info.json" 2>/dev/null)
-commit=${SB_TREE:-$(git -C "${srcdir:-$here/..}" describe --always --dirty 2>/dev/null || echo unknown)}
 l_native=$(median "$tmp/res.native.1" 1)
 l_ctr=$(median "$tmp/res.container.1" 1)
 l_run=$(median "$tmp/res.run.1" 1)
@@ -215,8 +211,8 @@ section=$(
 <!-- agent.sh begin -->
 ## The OCI agent: containers served by one \`sysbroker agent\` (bench/agent.sh)
 
-Machine: $(nproc) CPUs, kernel $(uname -r), $(runc --version | head -n 1), $(date -u +%Y-%m-%dT%H:%M:%SZ), load before: $load.
-sysbroker $("$sb" --version | sed 's/^sysbroker //'), tree $commit.
+$(bench_machine "$(runc --version | head -n 1)"), load before: $load.
+sysbroker $(bench_version), tree $(bench_tree).
 Method: the workload (\`bench/agent-loop.c\`, static) creates a ready file, waits for a go
 file, makes 200 warm-up rounds, then times $ROUNDS rounds of \`openat(/etc/hostname)\` +
 \`close\`. N copies are started and released together once all are ready, so runtime and
@@ -258,11 +254,4 @@ cgroup row, where present, is the \`sysbroker run\` workload in a cgroup of its 
 MD
 )
 printf '%s\n' "$section" >"$tmp/section"
-if [ -f "$RESULTS" ] && grep -q '<!-- agent.sh begin -->' "$RESULTS"; then
-	# Replace our earlier section in place; the rest of the file is other scripts'.
-	awk -v repl="$tmp/section" 'BEGIN {skip=0} /<!-- agent.sh begin -->/ {while ((getline l < repl) > 0) print l; skip=1; next} /<!-- agent.sh end -->/ {skip=0; next} !skip' "$RESULTS" >"$tmp/new"
-	cat "$tmp/new" >"$RESULTS"
-else
-	printf '\n%s\n' "$section" >>"$RESULTS"
-fi
-printf '%s\n' "$section"
+bench_section agent.sh "$tmp/section"

@@ -23,12 +23,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-case $build in
-/*) ;;
-*) build=$(pwd)/$build ;;
-esac
-sb=$build/src/cli/sysbroker
+. "$here/common.sh"
+bench_build "${1:-build}"
 NFILES=${NFILES:-40}
 JOBS=${JOBS:-2}
 REPS=${REPS:-5}
@@ -179,15 +175,12 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 med_native=$(median "$tmp/native")
 med_sb=$(median "$tmp/sysbroker")
 proot_version=$(dpkg-query -W -f '${Version}' proot 2>/dev/null || echo unknown)
-# The tree the binary was built from: the build directory's source (SB_TREE overrides).
-srcdir=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$build/meson-info/meson-info.json" 2>/dev/null)
-commit=${SB_TREE:-$(git -C "${srcdir:-$here/..}" describe --always --dirty 2>/dev/null || echo unknown)}
 {
 	echo "<!-- build-workload.sh begin -->"
 	echo "## Real workload: a build of a $NFILES-file C project (bench/build-workload.sh)"
 	echo
-	echo "Machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), load at the end: $(cut -d' ' -f1-3 /proc/loadavg);"
-	echo "sysbroker $("$sb" --version | sed 's/^sysbroker //'), tree $commit."
+	echo "$(bench_machine), load at the end: $(bench_load);"
+	echo "sysbroker $(bench_version), tree $(bench_tree)."
 	echo
 	echo "- Project: $NFILES small generated \`.c\` files (one function each, including \`stdio.h\`,"
 	echo "  \`stdlib.h\`, \`string.h\` and the project header), a \`main.c\` and a Makefile; one build is"
@@ -229,12 +222,4 @@ commit=${SB_TREE:-$(git -C "${srcdir:-$here/..}" describe --always --dirty 2>/de
 	fi
 	echo "<!-- build-workload.sh end -->"
 } >"$tmp/section"
-if [ -f "$RESULTS" ] && grep -q '<!-- build-workload.sh begin -->' "$RESULTS"; then
-	# Replace our earlier section in place; the rest of the file is other scripts'.
-	awk -v repl="$tmp/section" 'BEGIN {skip=0} /<!-- build-workload.sh begin -->/ {while ((getline l < repl) > 0) print l; skip=1; next} /<!-- build-workload.sh end -->/ {skip=0; next} !skip' "$RESULTS" >"$tmp/new"
-	cat "$tmp/new" >"$RESULTS"
-else
-	printf '\n' >>"$RESULTS"
-	cat "$tmp/section" >>"$RESULTS"
-fi
-cat "$tmp/section"
+bench_section build-workload.sh "$tmp/section"

@@ -7,9 +7,8 @@
 #              1000000), CC (cc), RESULTS (bench/results.md).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
-sb=$build/src/cli/sysbroker
+. "$here/common.sh"
+bench_build "${1:-build}"
 N=${N:-2000000}
 REPS=${REPS:-5}
 OPENS=${OPENS:-1000000}
@@ -62,7 +61,7 @@ section=$(cat <<MD
 <!-- floor.sh begin -->
 ## Syscalls sysbroker does not intercept, and the supervisor's memory (bench/floor.sh)
 
-Machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), load before: $(cut -d' ' -f1-3 /proc/loadavg).
+$(bench_machine), load before: $(bench_load).
 Method: \`getppid-loop $N\` ($N raw getppid calls, ns per call), $REPS interleaved runs of
 each configuration, median shown. \`allow-all\` installs a one-instruction
 \`SECCOMP_RET_ALLOW\` filter and execs the loop: the floor any seccomp-based tool pays.
@@ -81,11 +80,4 @@ $rss_last kB, peak $rss_max kB.
 MD
 )
 printf '%s\n' "$section" >"$tmp/section"
-if [ -f "$RESULTS" ] && grep -q '<!-- floor.sh begin -->' "$RESULTS"; then
-	# Replace our earlier section in place; the rest of the file is other scripts'.
-	awk -v repl="$tmp/section" 'BEGIN {skip=0} /<!-- floor.sh begin -->/ {while ((getline l < repl) > 0) print l; skip=1; next} /<!-- floor.sh end -->/ {skip=0; next} !skip' "$RESULTS" >"$tmp/new"
-	cat "$tmp/new" >"$RESULTS"
-else
-	printf '\n%s\n' "$section" >>"$RESULTS"
-fi
-printf '%s\n' "$section"
+bench_section floor.sh "$tmp/section"

@@ -29,12 +29,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-case $build in
-/*) ;;
-*) build=$(pwd)/$build ;;
-esac
-sb=$build/src/cli/sysbroker
+. "$here/common.sh"
+bench_build "${1:-build}"
 MB=${MB:-2048}
 CONNS=${CONNS:-2000}
 REPS=${REPS:-5}
@@ -133,14 +129,13 @@ range() { sort -n "$1" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 nb=$(median "$tmp/bulk-native")
 ns=$(median "$tmp/send-native")
 nr=$(median "$tmp/rate-native")
-tree=$(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown)
 section=$tmp/section
 {
 	echo "<!-- net.sh begin -->"
 	echo "## Network: bulk TCP throughput and connection rate (bench/net.sh)"
 	echo
-	echo "Machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), load at the end:"
-	echo "$(cut -d' ' -f1-3 /proc/loadavg); sysbroker $("$sb" --version 2>/dev/null | head -1 | awk '{print $NF}'), tree $tree."
+	echo "$(bench_machine), load at the end:"
+	echo "$(bench_load); sysbroker $(bench_version), tree $(bench_tree)."
 	echo
 	echo "- \`bench/net-load.c\` on 127.0.0.1: \`bulk\` sends $MB MiB on one connection with"
 	echo "  write(2), 256 KiB at a time, to a sink that reads to EOF; \`sendbulk\` the same with"
@@ -174,13 +169,5 @@ section=$tmp/section
 	echo "<!-- net.sh end -->"
 } >"$section"
 
-if [ -f "$RESULTS" ] && grep -q '^<!-- net.sh begin -->' "$RESULTS"; then
-	awk -v f="$section" '
-		/^<!-- net.sh begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
-		/^<!-- net.sh end -->/ { skip = 0; next }
-		!skip' "$RESULTS" >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
-else
-	{ echo; cat "$section"; } >>"$RESULTS"
-fi
-cat "$section"
+bench_section net.sh "$section"
 echo "net.sh: written to $RESULTS" >&2

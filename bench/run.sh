@@ -19,12 +19,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-case $build in
-/*) ;;
-*) build=$(pwd)/$build ;;
-esac
-sb=$build/src/cli/sysbroker
+. "$here/common.sh"
+bench_build "${1:-build}"
 N=${N:-200000}
 REPS=${REPS:-5}
 FILE=${FILE:-/etc/hostname}
@@ -66,7 +62,7 @@ minimal-sync|$min -s $loop
 sysbroker|$sb run -- $loop
 sysbroker-audit|$sb run --audit /dev/null -- $loop"
 
-load=$(cut -d' ' -f1-3 /proc/loadavg)
+load=$(bench_load)
 echo "bench: $REPS runs of each configuration, $N rounds of openat+close($FILE) per run" >&2
 rep=1
 while [ "$rep" -le "$REPS" ]; do
@@ -155,9 +151,6 @@ if command -v strace >/dev/null 2>&1; then
 	prof_sb=$(profile sysbroker "$sb" run -- "$loop") || prof_sb=""
 fi
 
-# The tree the binary was built from: the build directory's source (SB_TREE overrides).
-srcdir=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$build/meson-info/meson-info.json" 2>/dev/null)
-commit=${SB_TREE:-$(git -C "${srcdir:-$here/..}" describe --always --dirty 2>/dev/null || echo unknown)}
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 
 row() { # name, description, file
@@ -174,10 +167,10 @@ row() { # name, description, file
 	echo
 	echo "## Machine"
 	echo
-	echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "- date: $(bench_date)"
 	echo "- kernel: $(uname -r) ($(uname -m))"
 	echo "- CPUs: $(nproc) ($cpu)"
-	echo "- sysbroker: $("$sb" --version | sed 's/^sysbroker //'), tree $commit"
+	echo "- sysbroker: $(bench_version), tree $(bench_tree)"
 	echo "- SYNC_WAKE_UP available: $have_sync"
 	echo "- load average before the run: $load"
 	echo
