@@ -5,45 +5,13 @@
  * inside sec/: it is killed at its next intercepted call. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "attack.h"
 
-static atomic_bool stop;
 static char buf[4096];
-static size_t off;
-
-static void *rewriter(void *arg)
-{
-	(void)arg;
-	volatile char *b = buf;
-	/* Each spelling is held for a short spin, so that either can be what a reader sees. */
-	while (!stop) {
-		b[off] = 's', b[off + 1] = 'e', b[off + 2] = 'c';
-		for (volatile int i = 0; i < 200; i++)
-			;
-		b[off] = 'p', b[off + 1] = 'u', b[off + 2] = 'b';
-		for (volatile int i = 0; i < 200; i++)
-			;
-	}
-	return NULL;
-}
-
-static bool listing_has(const char *name)
-{
-	DIR *d = opendir(".");
-	bool seen = false;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		seen |= !strcmp(de->d_name, name);
-	if (d)
-		closedir(d);
-	return seen;
-}
 
 int main(int argc, char **argv)
 {
@@ -52,9 +20,7 @@ int main(int argc, char **argv)
 		atk_not_applicable("allow-read lets the program into the directory");
 	const char *sec = atk_path("sec");
 	snprintf(buf, sizeof(buf), "%s", atk_path("pub"));
-	off = strlen(buf) - strlen("pub");
-	pthread_t t;
-	pthread_create(&t, NULL, rewriter, NULL);
+	atk_rewrite_start(buf, strlen(buf) - strlen("pub"));
 	long entered = 0;
 	while (atk_more()) {
 		if (chdir(buf) < 0)
@@ -64,11 +30,10 @@ int main(int argc, char **argv)
 		if (getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, sec))
 			atk_escape("getcwd after a rewritten chdir", "the cwd is the protected directory");
 		atk_fd(open("f", O_RDONLY), "relative open after a rewritten chdir");
-		if (listing_has("m1"))
+		if (atk_listing_has(".", "m1"))
 			atk_escape("listing . after a rewritten chdir", "the protected names");
 	}
-	stop = true;
-	pthread_join(t, NULL);
+	atk_rewrite_stop();
 	printf("entered=%ld\n", entered);
 	return atk_done();
 }

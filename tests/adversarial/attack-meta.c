@@ -1,7 +1,6 @@
 /* Attack: what deny and hide protect besides content: metadata, existence, names. stat,
  * statx, access, readlink, the listing of the protected directory, its xattrs, statfs,
  * inotify; and under hide, the protected directory's name in its parent's listing. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,18 +16,6 @@ static void ok_if(bool succeeded, const char *how)
 {
 	if (atk_more() && succeeded)
 		atk_escape(how, "learned about the protected file");
-}
-
-static bool listing_has(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	bool seen = false;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		seen |= !strcmp(de->d_name, name);
-	if (d)
-		closedir(d);
-	return seen;
 }
 
 int main(int argc, char **argv)
@@ -48,13 +35,13 @@ int main(int argc, char **argv)
 	ok_if(access(f, F_OK) == 0, "access");
 	ok_if(faccessat(AT_FDCWD, f, R_OK, AT_EACCESS) == 0, "faccessat");
 	ok_if(readlink(atk_path("sec/link"), buf, sizeof(buf)) > 0, "readlink");
-	ok_if(listing_has(atk_path("sec"), "f"), "listing the protected directory");
+	ok_if(atk_listing_has(atk_path("sec"), "f"), "listing the protected directory");
 	ok_if(getxattr(f, "user.sb", buf, sizeof(buf)) > 0, "getxattr");
 	ok_if(listxattr(f, buf, sizeof(buf)) > 0, "listxattr");
 	ok_if(statfs(f, &sfs) == 0, "statfs");
 	int in = inotify_init1(IN_CLOEXEC);
 	ok_if(in >= 0 && inotify_add_watch(in, f, IN_ALL_EVENTS) >= 0, "inotify_add_watch");
 	if (hide)
-		ok_if(listing_has(A.dir, "sec"), "the hidden name in its parent's listing");
+		ok_if(atk_listing_has(A.dir, "sec"), "the hidden name in its parent's listing");
 	return atk_done();
 }

@@ -3,42 +3,20 @@
  * and open exactly what it decided on; a CONTINUE would let the kernel read the rewritten
  * path. */
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "attack.h"
 
-static atomic_bool stop;
 static char buf[4096];
-static size_t off;
-
-static void *rewriter(void *arg)
-{
-	(void)arg;
-	volatile char *b = buf;
-	/* Each spelling is held for a short spin, so that either can be what a reader sees. */
-	while (!stop) {
-		b[off] = 's', b[off + 1] = 'e', b[off + 2] = 'c';
-		for (volatile int i = 0; i < 200; i++)
-			;
-		b[off] = 'p', b[off + 1] = 'u', b[off + 2] = 'b';
-		for (volatile int i = 0; i < 200; i++)
-			;
-	}
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
 	atk_init(argc, argv);
 	int flags = A.write ? O_WRONLY : O_RDONLY;
 	snprintf(buf, sizeof(buf), "%s", atk_path("pub/f"));
-	off = strlen(buf) - strlen("pub/f");
-	pthread_t t;
-	pthread_create(&t, NULL, rewriter, NULL);
+	atk_rewrite_start(buf, strlen(buf) - strlen("pub/f"));
 	long opened = 0;
 	while (atk_more()) {
 		int fd = open(buf, flags);
@@ -51,8 +29,7 @@ int main(int argc, char **argv)
 			atk_fd(fd, "rewritten path buffer (openat)");
 		}
 	}
-	stop = true;
-	pthread_join(t, NULL);
+	atk_rewrite_stop();
 	printf("opened=%ld\n", opened);
 	return atk_done();
 }

@@ -1,8 +1,11 @@
 /* The attack programs' common part: arguments, escape checks and the report line. */
 #include "attack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +115,50 @@ void atk_cannot(const char *why)
 {
 	printf("cannot: %s (%s)\n", why, strerror(errno));
 	exit(4);
+}
+
+static atomic_bool rewrite_stop;
+static char *rewrite_buf;
+static size_t rewrite_off;
+static pthread_t rewrite_thread;
+
+static void *rewriter(void *arg)
+{
+	(void)arg;
+	volatile char *b = rewrite_buf;
+	size_t off = rewrite_off;
+	while (!rewrite_stop) {
+		b[off] = 's', b[off + 1] = 'e', b[off + 2] = 'c';
+		for (volatile int i = 0; i < 200; i++)
+			;
+		b[off] = 'p', b[off + 1] = 'u', b[off + 2] = 'b';
+		for (volatile int i = 0; i < 200; i++)
+			;
+	}
+	return NULL;
+}
+
+void atk_rewrite_start(char *buf, size_t off)
+{
+	rewrite_buf = buf;
+	rewrite_off = off;
+	pthread_create(&rewrite_thread, NULL, rewriter, NULL);
+}
+
+void atk_rewrite_stop(void)
+{
+	rewrite_stop = true;
+	pthread_join(rewrite_thread, NULL);
+}
+
+bool atk_listing_has(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	bool seen = false;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		seen |= !strcmp(de->d_name, name);
+	if (d)
+		closedir(d);
+	return seen;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -44,3 +45,13 @@ int atk_done(void);
 _Noreturn void atk_not_applicable(const char *why);
 /* The attack could not even be set up here (missing kernel feature): exit 4. */
 _Noreturn void atk_cannot(const char *why);
+
+/*
+ * Starts a thread that rewrites the three bytes at buf + off, "sec" and "pub" in turn, each
+ * held for a short spin so that either can be what a reader sees: a path the program passes
+ * changes while the call is judged. atk_rewrite_stop ends it.
+ */
+void atk_rewrite_start(char *buf, size_t off);
+void atk_rewrite_stop(void);
+/* Does the listing of dir show name? */
+bool atk_listing_has(const char *dir, const char *name);
