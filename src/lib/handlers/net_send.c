@@ -393,6 +393,16 @@ static int reply_count(sb_req *r, ssize_t n)
 	return k < 0 && k != -ENOENT ? k : 0;
 }
 
+/* The program's socket (argument 0), taken, and its credentials: SCM_CREDENTIALS it passes
+ * are checked against them, and the ones the kernel would add are made from them. */
+static int take_sock(sb_req *r, struct net_sock *s, sb_creds *c)
+{
+	int k = net_sock_take(r, (int)sb_req_arg(r, 0), s);
+	if (k < 0)
+		return k;
+	return sb_req_creds(r, c);
+}
+
 static int net_sendto_handler(sb_req *r, void *userdata)
 {
 	struct sb_sandbox *sb = sb_req_listener_data(r);
@@ -404,11 +414,8 @@ static int net_sendto_handler(sb_req *r, void *userdata)
 		return sb_req_reply_continue_unchecked(r);
 	}
 	_cleanup_(net_sock_release) struct net_sock s = {.fd = -1};
-	int k = net_sock_take(r, (int)sb_req_arg(r, 0), &s);
-	if (k < 0)
-		return k;
 	sb_creds c;
-	k = sb_req_creds(r, &c);
+	int k = take_sock(r, &s, &c);
 	if (k < 0)
 		return k;
 	_cleanup_(out_msg_release) struct out_msg m;
@@ -438,11 +445,8 @@ static int net_sendmsg_handler(sb_req *r, void *userdata)
 		return sb_req_reply_continue_unchecked(r);
 	}
 	_cleanup_(net_sock_release) struct net_sock s = {.fd = -1};
-	int k = net_sock_take(r, (int)sb_req_arg(r, 0), &s);
-	if (k < 0)
-		return k;
 	sb_creds c;
-	k = sb_req_creds(r, &c);
+	int k = take_sock(r, &s, &c);
 	if (k < 0)
 		return k;
 	struct msghdr mh;
@@ -462,11 +466,8 @@ static int net_sendmmsg_handler(sb_req *r, void *userdata)
 		return sb_req_reply_continue_unchecked(r);
 	}
 	_cleanup_(net_sock_release) struct net_sock s = {.fd = -1};
-	int k = net_sock_take(r, (int)sb_req_arg(r, 0), &s);
-	if (k < 0)
-		return k;
 	sb_creds c;
-	k = sb_req_creds(r, &c);
+	int k = take_sock(r, &s, &c);
 	if (k < 0)
 		return k;
 	uint64_t vec = sb_req_arg(r, 1);
