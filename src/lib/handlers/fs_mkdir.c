@@ -36,17 +36,8 @@ static int mkdir_handler(sb_req *r, void *userdata)
 	uint64_t addr = sb_req_arg(r, at ? 1 : 0);
 	mode_t mode = (uint16_t)sb_req_arg(r, at ? 2 : 1); /* umode_t */
 
-	int foreign = fs_userns_foreign(r);
-	if (foreign < 0)
-		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
-	int k = fs_arg_parent(r, NULL, dirfd, addr, &a);
-	if (k < 0)
-		return k;
-	k = fs_caps_for_change(&a, foreign);
-	if (k < 0)
-		return k;
-	k = fs_decide_name(r, sb, &a);
+	int k = fs_arg_parent_change(r, sb, dirfd, addr, &a);
 	if (k < 0)
 		return k;
 	struct mkdir_call m = {a.fd, a.name, mode};

@@ -63,17 +63,8 @@ static int mknod_handler(sb_req *r, void *userdata)
 		return -EINVAL;
 	}
 
-	int foreign = fs_userns_foreign(r);
-	if (foreign < 0)
-		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
-	int k = fs_arg_parent(r, NULL, dirfd, addr, &a);
-	if (k < 0)
-		return k;
-	k = fs_caps_for_change(&a, foreign);
-	if (k < 0)
-		return k;
-	k = fs_decide_name(r, sb, &a);
+	int k = fs_arg_parent_change(r, sb, dirfd, addr, &a);
 	if (k < 0)
 		return k;
 	struct mknod_call m = {a.fd, a.name, mode, dev};

@@ -45,17 +45,8 @@ static int symlink_handler(sb_req *r, void *userdata)
 	/* The audit shows what the link will hold, as given: text, not a path judged. */
 	strlcpy_sb(sb_req_note_get(r)->path2, target, sizeof(sb_req_note_get(r)->path2));
 
-	int foreign = fs_userns_foreign(r);
-	if (foreign < 0)
-		return foreign;
 	_cleanup_(fs_arg_endp) struct fs_arg a = {.fd = -1, .startfd = -1};
-	k = fs_arg_parent(r, NULL, dirfd, addr, &a);
-	if (k < 0)
-		return k;
-	k = fs_caps_for_change(&a, foreign);
-	if (k < 0)
-		return k;
-	k = fs_decide_name(r, sb, &a);
+	k = fs_arg_parent_change(r, sb, dirfd, addr, &a);
 	if (k < 0)
 		return k;
 	struct symlink_call s = {target, a.fd, a.name};

@@ -104,6 +104,21 @@ int fs_caps_for_change(struct fs_arg *first, int foreign)
 	return identity_assume(&c);
 }
 
+int fs_arg_parent_change(sb_req *r, struct sb_sandbox *sb, int dirfd, uint64_t addr,
+			 struct fs_arg *a)
+{
+	int foreign = fs_userns_foreign(r);
+	if (foreign < 0)
+		return foreign;
+	int k = fs_arg_parent(r, NULL, dirfd, addr, a);
+	if (k < 0)
+		return k;
+	k = fs_caps_for_change(a, foreign);
+	if (k < 0)
+		return k;
+	return fs_decide_name(r, sb, a);
+}
+
 /* ---- changes made once, whatever the signals ---- */
 
 /*

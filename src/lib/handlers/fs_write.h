@@ -61,6 +61,15 @@ int fs_userns_foreign(sb_req *r);
 int fs_caps_for_change(struct fs_arg *first, int foreign);
 
 /*
+ * The first steps of a change to one name (mkdir, mknod, symlink, unlink): whether the
+ * program is foreign (fs_userns_foreign), its parent pinned (fs_arg_parent), the capabilities
+ * the change keeps (fs_caps_for_change), and the name judged (fs_decide_name). a starts as
+ * {.fd = -1, .startfd = -1}; the caller ends it, whatever this returns. Returns 0 or -errno.
+ */
+int fs_arg_parent_change(sb_req *r, struct sb_sandbox *sb, int dirfd, uint64_t addr,
+			 struct fs_arg *a);
+
+/*
  * Notes the second path argument b (rename's and link's destination) for the audit line and
  * learn: the name judged (named: after fs_decide_name), or where its parent led, or the text
  * as the program gave it when nothing was reached.
