@@ -21,11 +21,6 @@
 #include "fs_opath.h"
 #include "macros.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 enum attr_op {
 	OP_CHMOD,
 	OP_CHOWN,

@@ -58,6 +58,11 @@ int fs_arg_pin_as(sb_req *r, int dirfd, uint64_t addr, bool follow, bool empty_p
 int fs_arg_pin_empty(sb_req *r, int dirfd, struct fs_arg *a);
 /* Releases the pin (and, for a first argument, the target's identity and root). */
 void fs_arg_end(struct fs_arg *a);
+/* For _cleanup_(fs_arg_endp): an fs_arg ended on every return (fd and startfd -1 if unset). */
+static inline void fs_arg_endp(struct fs_arg *a)
+{
+	fs_arg_end(a);
+}
 
 /*
  * resolve_pin and resolve_parent with the sandbox's redirect rules applied: when a component

@@ -12,11 +12,6 @@
 #include "fs_opath.h"
 #include "macros.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 struct link_call {
 	sb_req *r;
 	int pin;

@@ -10,11 +10,6 @@
 #include "fs_write.h"
 #include "macros.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 struct mkdir_call {
 	int dirfd;
 	const char *name;

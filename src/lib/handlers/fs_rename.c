@@ -14,11 +14,6 @@
 #include "fs_write.h"
 #include "macros.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 static void note_rename_flags(sb_req *r, unsigned flags)
 {
 	sb_req_note *n = sb_req_note_get(r);

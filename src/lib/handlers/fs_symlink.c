@@ -10,11 +10,6 @@
 #include "macros.h"
 #include "strutil.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 struct symlink_call {
 	const char *target;
 	int dirfd;

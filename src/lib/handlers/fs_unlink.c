@@ -11,11 +11,6 @@
 #include "fs_write.h"
 #include "macros.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 struct unlink_call {
 	int dirfd;
 	const char *name;

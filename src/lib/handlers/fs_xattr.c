@@ -19,11 +19,6 @@
 #define NR_setxattrat 463
 #define NR_removexattrat 466
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 struct xattr_call {
 	sb_req *r;
 	int pin;

@@ -18,11 +18,6 @@
 #include "macros.h"
 #include "policy/policy.h"
 
-static void fs_arg_endp(struct fs_arg *a)
-{
-	fs_arg_end(a);
-}
-
 /* The kernel's 32-bit device number (new_decode_dev): 12 bits of major, 20 of minor. */
 static dev_t decode_dev(uint32_t d)
 {
