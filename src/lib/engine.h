@@ -84,7 +84,7 @@ struct sb_supervisor {
 	size_t n_sources;
 	pthread_t *workers;
 	unsigned n_workers, min_workers, max_workers, max_per_listener;
-	atomic_uint idle;
+	atomic_uint in_handler; /* workers serving a source now */
 	atomic_bool stopping;
 	bool stopped;
 	int stop_code;

@@ -209,9 +209,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	for (;;) {
 		struct epoll_event ev;
-		atomic_fetch_add(&s->idle, 1);
 		int k = epoll_wait(s->epfd, &ev, 1, -1);
-		unsigned idle = atomic_fetch_sub(&s->idle, 1) - 1;
 		if (atomic_load(&s->stopping))
 			break;
 		if (k <= 0)
@@ -228,9 +226,15 @@ static void *worker_main(void *arg)
 		}
 		struct source copy = s->sources[slot];
 		s->sources[slot].busy = true;
-		/* Keep one worker waiting: if we were the last idle one, add another so a
-		 * handler that blocks cannot stall the other requests. */
-		if (idle == 0 && s->n_workers < s->max_workers)
+		/*
+		 * Keep one worker out of the handlers: if every worker is now in one, add
+		 * another, so a handler that blocks cannot stall the other requests. Counted
+		 * in handlers, not in epoll_wait: a worker that answered and is on its way
+		 * back is free, and counting it busy grew the pool by dozens of threads in a
+		 * loop with a single request in flight (the next request arriving first).
+		 */
+		unsigned busy = atomic_fetch_add(&s->in_handler, 1) + 1;
+		if (busy >= s->n_workers && s->n_workers < s->max_workers)
 			worker_spawn_locked(s);
 		pthread_mutex_unlock(&s->lock);
 
@@ -238,6 +242,7 @@ static void *worker_main(void *arg)
 			serve_listener(s, slot, copy.listener, ev.events, n);
 		else
 			serve_user(s, slot, copy, ev.events);
+		atomic_fetch_sub(&s->in_handler, 1);
 	}
 	return NULL;
 }
