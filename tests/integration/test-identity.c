@@ -37,10 +37,12 @@ static const char *fixture(void)
 	return t;
 }
 
-/* The helper's words natively, then under sysbroker with and without a rule. */
-static void same_answers(const char *mode, const char *arg, const char *want)
+/* The helper's words on the fixture's file name natively, then under sysbroker with and
+ * without a rule. */
+static void same_answers(const char *mode, const char *name, const char *want)
 {
-	char native[sizeof(out)];
+	char arg[4200], native[sizeof(out)];
+	snprintf(arg, sizeof(arg), "%s/%s", fixture(), name);
 	ASSERT_EQ(sh("%s %s %s", helper(), mode, arg), 0);
 	snprintf(native, sizeof(native), "%s", out);
 	ASSERT_STREQ(native, want);
@@ -54,37 +56,25 @@ static void same_answers(const char *mode, const char *arg, const char *want)
 /* One thread drops to nobody by the raw call: its next open is nobody's. */
 TEST(setresuid_of_one_thread_is_seen)
 {
-	const char *t = fixture();
-	char f[4200];
-	snprintf(f, sizeof(f), "%s/root", t);
-	same_answers("setresuid", f, "ok EACCES \n");
+	same_answers("setresuid", "root", "ok EACCES \n");
 }
 
 /* Effective capabilities dropped, then given back by exec (root's exec). */
 TEST(capset_and_exec_are_seen)
 {
-	const char *t = fixture();
-	char f[4200];
-	snprintf(f, sizeof(f), "%s/nobody", t);
-	same_answers("capset", f, "ok EACCES ok \n");
+	same_answers("capset", "nobody", "ok EACCES ok \n");
 }
 
 /* A stat after an exec fills the new program's buffer (its memory is not the old one). */
 TEST(stat_after_exec_reaches_the_new_memory)
 {
-	const char *t = fixture();
-	char f[4200];
-	snprintf(f, sizeof(f), "%s/root", t);
-	same_answers("execstat", f, "2 2 \n");
+	same_answers("execstat", "root", "2 2 \n");
 }
 
 /* A new user namespace: root there holds nothing over the host's files. */
 TEST(unshare_user_namespace_is_seen)
 {
-	const char *t = fixture();
-	char f[4200];
-	snprintf(f, sizeof(f), "%s/nobody", t);
-	same_answers("unshare", f, "ok EACCES \n");
+	same_answers("unshare", "nobody", "ok EACCES \n");
 }
 
 /* The umask one thread sets is the other threads' too (one fs_struct). */
