@@ -146,5 +146,7 @@ int req_ident_early(sb_req *r);
 bool ident_watch_nr(int nr);
 /* Whether the target's user namespace is not ours: 1, 0, or -errno (from its identity). */
 int req_userns_foreign(sb_req *r);
+/* The target's permitted capabilities as its status shows them (from its identity). */
+int req_cap_permitted(sb_req *r, uint64_t *ret);
 /* The cached root of the target, if known: 1 and its id, or 0. */
 int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt);

@@ -147,25 +147,28 @@ static int status_read(int dfd, const char *name, char *buf, size_t size)
 	return (int)used;
 }
 
-/* The same through the request's checked /proc/TID. */
-static int proc_read(sb_req *r, const char *name, char *buf, size_t size)
+/* The identity read early (req_ident_early), proven the caller's by an ID_VALID since. */
+static int ident_checked(sb_req *r)
 {
-	int dfd = sb_req_procfd(r);
-	return dfd < 0 ? dfd : status_read(dfd, name, buf, size);
+	int k = req_ident_early(r);
+	if (k < 0 || !r->ident_unchecked)
+		return k;
+	return sb_req_valid(r);
 }
 
 pid_t sb_req_tgid(sb_req *r)
 {
-	if (r->tgid > 0)
-		return r->tgid;
-	char buf[4096];
-	if (proc_read(r, "status", buf, sizeof(buf)) < 0)
-		return 0;
-	const char *p = strstr(buf, "\nTgid:");
-	if (!p)
-		return 0;
-	r->tgid = (pid_t)strtol(p + 6, NULL, 10);
-	return r->tgid;
+	if (r->tgid <= 0 && ident_checked(r) == 0)
+		r->tgid = r->ident.tgid;
+	return r->tgid > 0 ? r->tgid : 0;
+}
+
+int req_cap_permitted(sb_req *r, uint64_t *ret)
+{
+	int k = ident_checked(r);
+	if (k == 0)
+		*ret = r->ident.cap_prm;
+	return k;
 }
 
 static const char *status_field(const char *buf, const char *key)
@@ -194,9 +197,12 @@ static int number_list(const char *p, pid_t *ids, int max)
 	return n;
 }
 
-/* Credentials from /proc/TID/status through procfd (opened before an ID_VALID to come). */
-static int creds_read(sb_req *r, int procfd, sb_creds *ret, int *ret_foreign)
+/* Credentials, tgid and CapPrm from /proc/TID/status through procfd (opened before an
+ * ID_VALID to come), and whether its user namespace is ours. */
+static int creds_read(sb_req *r, int procfd, struct tcache_ident *id)
 {
+	sb_creds *ret = &id->creds;
+	int *ret_foreign = &id->userns_foreign;
 	char buf[8192];
 	int n = status_read(procfd, "status", buf, sizeof(buf));
 	if (n < 0)
@@ -204,9 +210,13 @@ static int creds_read(sb_req *r, int procfd, sb_creds *ret, int *ret_foreign)
 	memset(ret, 0, sizeof(*ret));
 	const char *uid = status_field(buf, "Uid"), *gid = status_field(buf, "Gid");
 	const char *cap = status_field(buf, "CapEff"), *um = status_field(buf, "Umask");
-	const char *groups = status_field(buf, "Groups");
-	if (!uid || !gid || !cap)
+	const char *groups = status_field(buf, "Groups"), *tgid = status_field(buf, "Tgid");
+	const char *prm = status_field(buf, "CapPrm");
+	if (!uid || !gid || !cap || !tgid || !prm)
 		return -EIO;
+	id->tgid = (pid_t)strtol(tgid, NULL, 10);
+	/* As the status shows it (access() lends root its permitted set). */
+	id->cap_prm = strtoull(prm, NULL, 16);
 	unsigned u[4], g[4];
 	if (sscanf(uid, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4 ||
 	    sscanf(gid, "%u %u %u %u", &g[0], &g[1], &g[2], &g[3]) != 4)
@@ -276,7 +286,7 @@ int req_ident_early(sb_req *r)
 	if (procfd < 0)
 		return procfd;
 	struct tcache_ident *id = &r->ident;
-	int k = creds_read(r, procfd, &id->creds, &id->userns_foreign);
+	int k = creds_read(r, procfd, id);
 	if (k < 0)
 		return k;
 	root_read(procfd, id);
@@ -314,16 +324,10 @@ int req_root_id(sb_req *r, dev_t *dev, ino_t *ino, uint64_t *mnt)
 
 int sb_req_creds(sb_req *r, sb_creds *ret)
 {
-	int k = req_ident_early(r);
-	if (k < 0)
-		return k;
-	if (r->ident_unchecked) {
-		k = sb_req_valid(r);
-		if (k < 0)
-			return k;
-	}
-	*ret = r->ident.creds;
-	return 0;
+	int k = ident_checked(r);
+	if (k == 0)
+		*ret = r->ident.creds;
+	return k;
 }
 
 /* process_vm_readv, or /proc/TID/mem where cross-memory attach is unavailable. */

@@ -38,6 +38,8 @@ struct tcache_ident {
 	struct tcache_fds *fds; /* one reference */
 	uint64_t gen; /* the generation read before the identity was */
 	int userns_foreign; /* its user namespace is not ours: 1, 0, or -1 unknown */
+	pid_t tgid;         /* its thread group, in our pid namespace */
+	uint64_t cap_prm;   /* CapPrm as its status shows it */
 	sb_creds creds;
 	bool root_known;
 	dev_t root_dev;

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "fs.h"
 #include "fs_common.h"
 #include "fs_opath.h"
@@ -32,28 +33,6 @@ static void format_mode(int mode, char *buf, size_t size)
 		 (mode & W_OK) && (mode & X_OK) ? "|" : "", mode & X_OK ? "X_OK" : "");
 }
 
-/* CapPrm of the calling thread (status is world-readable: any identity may read it), with an
- * ID_VALID after the read. */
-static int cap_permitted(sb_req *r, uint64_t *ret)
-{
-	int procfd = sb_req_procfd(r);
-	if (procfd < 0)
-		return procfd;
-	_cleanup_close_ int fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ESRCH ? -ENOENT : negative_errno();
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? negative_errno() : -EIO;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nCapPrm:");
-	if (!p)
-		return -EIO;
-	*ret = strtoull(p + 8, NULL, 16);
-	return sb_req_valid(r);
-}
-
 /*
  * Without AT_EACCESS the kernel runs the whole call, walk included, with the real ids
  * (access_override_creds): fsuid = uid, fsgid = gid, and no effective caps, or for root the
@@ -63,7 +42,7 @@ static int real_ids(sb_req *r, sb_creds *c)
 {
 	uint64_t cap_prm = 0;
 	if (c->ruid == 0) {
-		int k = cap_permitted(r, &cap_prm);
+		int k = req_cap_permitted(r, &cap_prm);
 		if (k < 0)
 			return k;
 	}

@@ -159,15 +159,12 @@ static int map_id(sb_req *r, const char *file, uint32_t id, uint32_t *ret)
 	*ret = id;
 	if (id == UINT32_MAX)
 		return 0;
+	int foreign = fs_userns_foreign(r);
+	if (foreign <= 0)
+		return foreign; /* ours: the id means the same to both */
 	int procfd = sb_req_procfd(r);
 	if (procfd < 0)
 		return procfd;
-	struct stat theirs, ours;
-	if (fstatat(procfd, "ns/user", &theirs, 0) < 0 ||
-	    fstatat(r->s->procfd, "self/ns/user", &ours, 0) < 0)
-		return negative_errno();
-	if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-		return 0;
 	_cleanup_close_ int fd = openat(procfd, file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
