@@ -66,17 +66,23 @@ typedef int (*sb_handler_fn)(sb_req *req, void *userdata);
 typedef void (*sb_listener_gone_fn)(sb_listener *l, void *listener_data);
 
 typedef struct sb_supervisor_opts {
-	unsigned min_workers; /* threads serving notifications; 0: one per CPU */
-	unsigned max_workers; /* upper bound when handlers block; 0: 256 */
-	/* requests of one listener handled at once (the rest wait in the kernel's queue),
-	 * so one program tree or container whose calls block cannot take every worker;
-	 * 0: max_workers */
+	/* threads serving the sources of sb_source_add and listener hang-ups; 0: one per
+	 * CPU (each listener has worker threads of its own, blocked in RECV) */
+	unsigned min_workers;
+	/* upper bound on threads when handlers block, for the pool and for all listeners'
+	 * workers together (a listener's first is started whatever the count); 0: 256 */
+	unsigned max_workers;
+	/* workers of one listener, so requests handled at once (the rest wait in the
+	 * kernel's queue): one program tree or container whose calls block cannot take
+	 * every thread; 0: max_workers */
 	unsigned max_per_listener;
 	/* read each target's credentials and root from /proc/TID on every request instead
 	 * of caching them per thread (the cache needs PIDFD_THREAD and a tree we spawned) */
 	bool no_ident_cache;
 } sb_supervisor_opts;
 
+/* The engine installs a handler for SIGRTMAX - 1, which it sends to its own threads to
+ * end a wait for notifications on a listener that is done: leave that signal to it. */
 int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts);
 /* Stops the workers, closes every listener (their targets then see ENOSYS) and frees. */
 void sb_supervisor_free(sb_supervisor *s);

@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 #include "tcache.h"
 
 #define SB_MAX_NR 512 /* x86_64 syscall numbers are below this */
+/* Ends a listener worker's RECV (supervisor.c); public in sysbroker.h's words. */
+#define SB_WAKE_SIGNAL (SIGRTMAX - 1)
 
 struct sb_listener {
 	int fd;
@@ -27,11 +30,13 @@ struct sb_listener {
 	/* Its filter notifies every call that changes an identity (we installed it, with
 	 * IDENT_WATCH_NRS): identities of its threads may be cached (tcache.h). */
 	bool ident_cache;
-	/* Under s->lock: requests received and not answered yet, and whether the source
-	 * was left disarmed because that reached the cap (one tree or container cannot
-	 * hold every worker of the pool with calls that block). */
-	unsigned inflight;
-	bool parked;
+	/* Its own workers, each blocked in RECV when idle (supervisor.c): the array under
+	 * s->lock, the count also read without it to decide whether to add one. At most
+	 * s->max_per_listener, so one tree or container whose calls block cannot hold every
+	 * thread; its further calls wait in its own kernel queue. */
+	struct lworker **workers;
+	atomic_uint n_threads;
+	atomic_uint busy; /* of those, in a handler now */
 	uint32_t slot;
 };
 
@@ -82,9 +87,10 @@ struct sb_supervisor {
 	pthread_cond_t stopped_cond;
 	struct source *sources; /* table of slots */
 	size_t n_sources;
-	pthread_t *workers;
+	pthread_t *workers; /* the pool serving the epoll set */
 	unsigned n_workers, min_workers, max_workers, max_per_listener;
-	atomic_uint in_handler; /* workers serving a source now */
+	atomic_uint in_handler; /* pool workers serving a source now */
+	unsigned n_lworkers;    /* listeners' workers (detached) alive; stopped_cond: one left */
 	atomic_bool stopping;
 	bool stopped;
 	int stop_code;
@@ -99,6 +105,7 @@ struct sb_req {
 	sb_listener *l;
 	struct seccomp_notif *notif; /* sized from SECCOMP_GET_NOTIF_SIZES */
 	bool answered;
+	bool busy;       /* counted in l->busy until its answer goes out (req_answering) */
 	bool delivered;  /* our answer reached the target (the after hook runs then) */
 	int64_t result; /* what the target saw: value, or -errno */
 	int memfd, pidfd, procfd;

@@ -81,13 +81,29 @@ static int root_id(int dirfd, const char *name, dev_t *dev, ino_t *ino, uint64_t
 	return 0;
 }
 
-/* The supervisor's own root and cwd, set by identity_thread_init for this thread. */
-static __thread int sup_root = -1, sup_cwd = -1;
+/* The supervisor's own /proc, root and cwd, set by identity_thread_init for this thread. */
+static __thread int sup_proc = -1, sup_root = -1, sup_cwd = -1;
+/* This thread's own /proc/thread-self/fd (owned: closed by identity_thread_exit). */
+static __thread int own_fddir = -1;
 
 static int ident_init(void);
 
-void identity_thread_init(int rootfd, int cwdfd)
+int identity_thread_fddir(void)
 {
+	if (own_fddir < 0)
+		own_fddir = sup_proc >= 0 ? openat(sup_proc, "thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)
+					  : open("/proc/thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return own_fddir < 0 ? negative_errno() : own_fddir;
+}
+
+void identity_thread_exit(void)
+{
+	own_fddir = safe_close(own_fddir);
+}
+
+void identity_thread_init(int procfd, int rootfd, int cwdfd)
+{
+	sup_proc = procfd;
 	sup_root = rootfd;
 	sup_cwd = cwdfd;
 	/*

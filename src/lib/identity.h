@@ -18,5 +18,11 @@ int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed);
 bool identity_root_is(dev_t dev, ino_t ino, uint64_t mnt);
 /* Back to the supervisor's own root (before running code that opens our own files). */
 void identity_leave_root(void);
-/* The supervisor's root and cwd fds, for this (worker) thread to return to. */
-void identity_thread_init(int rootfd, int cwdfd);
+/* The supervisor's /proc, root and cwd fds, for this (worker) thread to return to. */
+void identity_thread_init(int procfd, int rootfd, int cwdfd);
+/* This thread's /proc/thread-self/fd, opened once through the supervisor's /proc (the
+ * thread may be chrooted into a root whose /proc counts another pid namespace, or has
+ * none); a thread's own fd directory is open to it whatever fsuid it has taken. */
+int identity_thread_fddir(void);
+/* Releases what identity_thread_fddir opened: for a worker about to exit. */
+void identity_thread_exit(void);

@@ -15,6 +15,7 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->l = l;
 	r->notif = n;
 	r->answered = false;
+	r->busy = false;
 	r->delivered = false;
 	r->result = 0;
 	r->memfd = r->pidfd = r->procfd = -1;
@@ -28,8 +29,23 @@ void req_init(sb_req *r, sb_supervisor *s, sb_listener *l, struct seccomp_notif 
 	r->note.path2[0] = r->note.comm[0] = 0;
 }
 
+/*
+ * The answer is going out: the worker counts as free from here (listener_serve). An
+ * ADDFD|SEND returns only once the target has taken the fd, and on one CPU the target
+ * runs first and makes its next call: counted busy until then, every worker would be, and
+ * each request would add a thread.
+ */
+static void req_answering(sb_req *r)
+{
+	if (r->busy) {
+		r->busy = false;
+		atomic_fetch_sub(&r->l->busy, 1);
+	}
+}
+
 void req_done(sb_req *r)
 {
+	req_answering(r);
 	/* An identity read from /proc and proven the caller's by a later ID_VALID. */
 	if (r->ident_store && !r->ident_unchecked && r->s->tcache)
 		tcache_store(r->s->tcache, &r->ident);
@@ -161,6 +177,7 @@ int sb_req_reply_errno(sb_req *r, int err)
 {
 	if (r->answered)
 		return -EALREADY;
+	req_answering(r);
 	err = sanitize_errno(err);
 	int ret = notify_send(r->l->fd, r->notif->id, 0, -err, 0);
 	r->result = -err;
@@ -175,6 +192,7 @@ int sb_req_reply_value(sb_req *r, int64_t val)
 {
 	if (r->answered)
 		return -EALREADY;
+	req_answering(r);
 	int ret = notify_send(r->l->fd, r->notif->id, val, 0, 0);
 	r->result = val;
 	if (ret == 0)
@@ -188,6 +206,7 @@ int sb_req_reply_fd(sb_req *r, int fd, bool cloexec)
 {
 	if (r->answered)
 		return -EALREADY;
+	req_answering(r);
 	int ret = notify_addfd(r->l->fd, r->notif->id, fd, -1, SECCOMP_ADDFD_FLAG_SEND, cloexec);
 	if (ret >= 0) {
 		r->result = ret;
@@ -261,6 +280,7 @@ int sb_req_reply_continue_unchecked(sb_req *r)
 {
 	if (r->answered)
 		return -EALREADY;
+	req_answering(r);
 	int ret = notify_send(r->l->fd, r->notif->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	r->result = 0;
 	if (ret == 0) {

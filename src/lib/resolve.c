@@ -20,22 +20,12 @@
 #include "resolve.h"
 #include "strutil.h"
 
-/* This thread's /proc/thread-self/fd, opened before any chroot (the target's root may have
- * no /proc, or another pid namespace's). */
-static __thread int fddir = -1;
-
 /* The context begun on this thread (resolve_begin to resolve_end): the program this worker
  * acts for, which resolve_reopen needs to tell the program's own fd directory. */
 static __thread const struct resolve_ctx *serving;
 
 static bool own_fd_dir(const struct resolve_ctx *c, int dir);
 
-static int thread_fddir(void)
-{
-	if (fddir < 0)
-		fddir = open("/proc/thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fddir < 0 ? negative_errno() : fddir;
-}
 
 /*
  * Where resolution of path starts: the target's root for an absolute path, its cwd or the
@@ -78,7 +68,7 @@ int resolve_begin(sb_req *r, int dirfd, const char *path, bool empty_path_ok,
 {
 	ret->startfd = -1;
 	serving = NULL;
-	int r0 = thread_fddir();
+	int r0 = identity_thread_fddir();
 	if (r0 < 0)
 		return r0;
 	int v = sb_req_creds(r, &ret->creds);
@@ -135,7 +125,7 @@ void resolve_end(struct resolve_ctx *c)
 
 int resolve_fd_path(int fd, char *buf, size_t size)
 {
-	int d = thread_fddir();
+	int d = identity_thread_fddir();
 	if (d < 0)
 		return d;
 	char name[16];
@@ -151,7 +141,7 @@ int resolve_fd_path(int fd, char *buf, size_t size)
 
 int resolve_reopen(int pathfd, int flags)
 {
-	int d = thread_fddir();
+	int d = identity_thread_fddir();
 	if (d < 0)
 		return d;
 	char name[16];

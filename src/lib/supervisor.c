@@ -1,6 +1,8 @@
 /* The engine loop: one epoll set over listeners and user sources, served by a pool of
  * worker threads that grows while handlers block, so a slow emulation stalls nobody else. */
 #include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -92,89 +94,223 @@ void listener_unref(sb_listener *l)
 	if (l->gone)
 		l->gone(l, l->data);
 	safe_close(l->fd);
+	free(l->workers);
 	free(l);
 }
 
-/* No task uses the filter any more: drop it from the loop and tell the owner. */
-static void listener_hangup(sb_supervisor *s, uint32_t slot)
+/* ---- a listener's own workers ----
+ *
+ * Each listener has threads of its own that block in RECV, as the least any supervisor
+ * does: an epoll wake-up, then RECV and the re-arm of a one-shot source cost about 2 us
+ * more per request (bench/results.md). The epoll set only watches the listener for
+ * POLLHUP. A worker that takes a request while every other one of the listener is busy
+ * starts another, so a handler that blocks stalls no other request.
+ *
+ * Nothing wakes a RECV when the filter loses its last task, so a hung-up listener's
+ * workers are woken by a signal of ours (SB_WAKE_SIGNAL), and only while they wait in
+ * RECV: a signal that interrupts ADDFD|SEND answers the target 0 with no fd on 6.18
+ * (kernel-api.md §2.10). Each worker publishes W_RECV before it checks whether the
+ * listener is dead and waits; the waker signals only a worker it moves from W_RECV to
+ * W_WOKEN, and a worker that finds itself moved when RECV returns waits for the signal to
+ * land before it does anything else. The handler jumps out of the RECV window (from just
+ * before the ioctl to just after), so a signal that lands before the ioctl starts is not
+ * lost.
+ */
+
+enum { W_BUSY, W_RECV, W_WOKEN };
+
+struct lworker {
+	sb_supervisor *s;
+	sb_listener *l;
+	_Atomic pid_t tid;
+	atomic_int state;
+};
+
+static __thread sigjmp_buf wake_env;
+static __thread volatile sig_atomic_t wake_armed, wake_seen;
+
+static void wake_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	/* Only ours: tgkill from this process (SI_TKILL with our pid cannot be forged). */
+	if (si->si_code != SI_TKILL || si->si_pid != getpid())
+		return;
+	wake_seen = 1;
+	if (wake_armed) {
+		wake_armed = 0;
+		siglongjmp(wake_env, 1);
+	}
+}
+
+static void wake_handler_install(void)
+{
+	struct sigaction sa = {.sa_sigaction = wake_handler, .sa_flags = SA_SIGINFO | SA_RESTART};
+	sigfillset(&sa.sa_mask);
+	sigaction(SB_WAKE_SIGNAL, &sa, NULL);
+}
+
+/* RECV that our wake signal ends: 0 with n filled, -errno, and *woken once woken (n may
+ * still hold a request received just before: data.arch is then set). */
+static int recv_wakeable(int fd, struct seccomp_notif *n, size_t size, bool *woken)
+{
+	memset(n, 0, size);
+	if (sigsetjmp(wake_env, 0)) {
+		*woken = true;
+		return n->data.arch ? 0 : -EINTR;
+	}
+	wake_armed = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (wake_seen) {
+		wake_armed = 0;
+		*woken = true;
+		return -EINTR;
+	}
+	int r = ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, n) == 0 ? 0 : negative_errno();
+	wake_armed = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	return r;
+}
+
+static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detached);
+static void *listener_worker(void *arg);
+
+/* Called with s->lock held. The worker holds a reference on l until it exits. */
+static int listener_worker_spawn_locked(sb_supervisor *s, sb_listener *l)
+{
+	unsigned n = atomic_load(&l->n_threads);
+	struct lworker **ws = realloc(l->workers, (n + 1) * sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	l->workers = ws;
+	struct lworker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->s = s;
+	w->l = l;
+	atomic_init(&w->state, W_BUSY);
+	atomic_fetch_add(&l->refs, 1);
+	pthread_t t;
+	int r = thread_start(&t, listener_worker, w, true);
+	if (r < 0) {
+		atomic_fetch_sub(&l->refs, 1);
+		free(w);
+		return r;
+	}
+	l->workers[n] = w;
+	atomic_store(&l->n_threads, n + 1);
+	s->n_lworkers++;
+	return 0;
+}
+
+/* Every worker of l is busy: add one, within the caps. */
+static void listener_grow(sb_supervisor *s, sb_listener *l)
 {
 	pthread_mutex_lock(&s->lock);
-	struct source *src = &s->sources[slot];
-	sb_listener *l = src->listener;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, src->fd, NULL);
-	slot_release(s, slot);
+	unsigned n = atomic_load(&l->n_threads);
+	if (atomic_load(&l->busy) >= n && n < s->max_per_listener && s->n_lworkers < s->max_workers &&
+	    !atomic_load(&l->dead) && !atomic_load(&s->stopping))
+		listener_worker_spawn_locked(s, l);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Called with s->lock held, after l->dead was set: a worker in RECV is woken; any other
+ * sees l->dead before its next RECV. */
+static void listener_wake_workers_locked(sb_listener *l)
+{
+	for (unsigned i = 0; i < atomic_load(&l->n_threads); i++) {
+		struct lworker *w = l->workers[i];
+		int expect = W_RECV;
+		if (atomic_compare_exchange_strong(&w->state, &expect, W_WOKEN))
+			syscall(SYS_tgkill, getpid(), atomic_load(&w->tid), SB_WAKE_SIGNAL);
+	}
+}
+
+/* The listener is done (hung up, or the engine ends): stop its workers, drop the loop's
+ * reference. gone() runs with the last reference, once no request of l is in flight. */
+static void listener_kill(sb_supervisor *s, sb_listener *l)
+{
 	if (atomic_exchange(&l->dead, true))
 		return;
-	listener_unref(l); /* the loop's reference; gone() runs with the last one */
-}
-
-/*
- * Called with s->lock held, when a request of l is received (+1) or answered (-1): the
- * listener's source is re-armed only while it is below its cap. Returns whether to re-arm,
- * with the event in *ev: the caller does it once the lock is dropped (an epoll_ctl under the
- * lock kept the worker it wakes waiting for the lock, a futex sleep per request). The caller
- * holds a reference on l, so its fd stays open; a source removed meanwhile makes the
- * epoll_ctl fail harmlessly (ENOENT: its fd left the set).
- */
-static bool listener_account_locked(sb_supervisor *s, sb_listener *l, int delta,
-				    struct epoll_event *ev)
-{
-	l->inflight += delta;
-	struct source *src = &s->sources[l->slot];
-	if (!src->used || src->listener != l)
-		return false; /* hung up meanwhile */
-	bool arm = false;
-	if (delta > 0) {
-		src->busy = false;
-		if (l->inflight < s->max_per_listener)
-			arm = true;
-		else
-			l->parked = true;
-	} else if (l->parked && l->inflight < s->max_per_listener) {
-		l->parked = false;
-		arm = true;
-	}
-	if (arm)
-		*ev = (struct epoll_event){.events = src->events | EPOLLONESHOT,
-					   .data.u64 = slot_data(src, l->slot)};
-	return arm;
-}
-
-/* Takes the listener's request count by delta (see listener_account_locked). */
-static void listener_account(sb_supervisor *s, sb_listener *l, int delta)
-{
-	struct epoll_event ev;
 	pthread_mutex_lock(&s->lock);
-	bool arm = listener_account_locked(s, l, delta, &ev);
+	listener_wake_workers_locked(l);
 	pthread_mutex_unlock(&s->lock);
-	if (arm)
-		epoll_ctl(s->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+	listener_unref(l);
 }
 
-static void serve_listener(sb_supervisor *s, uint32_t slot, sb_listener *l, uint32_t events,
-			   struct seccomp_notif *n)
+/* The worker leaves: off the listener's list (no wake-up can be sent to its tid after
+ * that), its reference dropped, and counted out last. */
+static void listener_worker_exit(struct lworker *w)
 {
-	if (events & EPOLLIN) {
-		int r = notify_recv(l->fd, n, s->notif_size);
-		/* Re-arm right after RECV so the next notification goes to another worker
-		 * while this one handles (and maybe blocks on) the request. */
-		atomic_fetch_add(&l->refs, 1);
-		listener_account(s, l, +1);
-		if (r == 0) {
-			sb_req req;
-			req_init(&req, s, l, n);
-			req_dispatch(&req);
-			req_done(&req);
+	sb_supervisor *s = w->s;
+	sb_listener *l = w->l;
+	identity_thread_exit();
+	pthread_mutex_lock(&s->lock);
+	unsigned n = atomic_load(&l->n_threads);
+	for (unsigned i = 0; i < n; i++)
+		if (l->workers[i] == w) {
+			l->workers[i] = l->workers[n - 1];
+			atomic_store(&l->n_threads, n - 1);
+			break;
 		}
-		/* ENOENT: the target left before we received; anything else is a dead fd
-		 * and shows up as EPOLLHUP/EPOLLERR next. */
-		listener_account(s, l, -1);
-		listener_unref(l);
-		return;
+	pthread_mutex_unlock(&s->lock);
+	free(w);
+	listener_unref(l); /* gone() may run here */
+	/* Last: sb_supervisor_free may return (and its caller free what gone() used) as soon
+	 * as the count reaches 0, and the thread is detached. */
+	pthread_mutex_lock(&s->lock);
+	s->n_lworkers--;
+	pthread_cond_broadcast(&s->stopped_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void listener_serve(sb_supervisor *s, sb_listener *l, struct seccomp_notif *n)
+{
+	/* Counted until the answer goes out: a worker on its way back to RECV is free, and
+	 * counting it busy would add a thread whenever the next request arrives first. */
+	unsigned busy = atomic_fetch_add(&l->busy, 1) + 1;
+	if (busy >= atomic_load(&l->n_threads))
+		listener_grow(s, l);
+	sb_req req;
+	req_init(&req, s, l, n);
+	req.busy = true; /* until its answer goes out (req_answering) */
+	req_dispatch(&req);
+	req_done(&req);
+}
+
+static void *listener_worker(void *arg)
+{
+	struct lworker *w = arg;
+	sb_listener *l = w->l;
+	sb_supervisor *s = w->s;
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, SB_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
+	identity_thread_init(s->procfd, s->rootfd, s->cwdfd);
+	struct seccomp_notif *n = calloc(1, s->notif_size);
+	bool woken = false;
+	while (n && !woken) {
+		atomic_store(&w->state, W_RECV);
+		if (atomic_load(&l->dead) || atomic_load(&s->stopping))
+			break;
+		int r = recv_wakeable(l->fd, n, s->notif_size, &woken);
+		int expect = W_RECV;
+		if (!woken && !atomic_compare_exchange_strong(&w->state, &expect, W_BUSY)) {
+			/* Woken as RECV returned: let the signal land before any ADDFD. */
+			while (!wake_seen)
+				sched_yield();
+			woken = true;
+		}
+		if (r == 0)
+			listener_serve(s, l, n);
+		else if (r != -ENOENT && r != -EINTR) /* ENOENT: the target left first */
+			usleep(1000); /* not seen on a live fd; do not spin on it */
 	}
-	if (events & (EPOLLHUP | EPOLLERR))
-		listener_hangup(s, slot);
+	free(n);
+	listener_worker_exit(w);
+	return NULL;
 }
 
 static void serve_user(sb_supervisor *s, uint32_t slot, struct source src, uint32_t events)
@@ -198,15 +334,27 @@ static void serve_user(sb_supervisor *s, uint32_t slot, struct source src, uint3
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* No task uses the filter any more: drop it from the loop and tell the owner. */
+static void listener_hangup(sb_supervisor *s, uint32_t slot)
+{
+	pthread_mutex_lock(&s->lock);
+	struct source *src = &s->sources[slot];
+	sb_listener *l = src->listener;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+	slot_release(s, slot);
+	pthread_mutex_unlock(&s->lock);
+	listener_kill(s, l);
+}
+
 static int worker_spawn_locked(sb_supervisor *s);
 
 static void *worker_main(void *arg)
 {
 	sb_supervisor *s = arg;
-	identity_thread_init(s->rootfd, s->cwdfd);
-	_cleanup_free_ struct seccomp_notif *n = calloc(1, s->notif_size);
-	if (!n)
-		return NULL;
+	identity_thread_init(s->procfd, s->rootfd, s->cwdfd);
+	/* Take this thread's malloc cache now: a pool thread may serve nothing for a long
+	 * time, and its first allocation would otherwise show as heap growth then. */
+	free(malloc(1));
 	for (;;) {
 		struct epoll_event ev;
 		int k = epoll_wait(s->epfd, &ev, 1, -1);
@@ -239,34 +387,43 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		if (copy.kind == SOURCE_LISTENER)
-			serve_listener(s, slot, copy.listener, ev.events, n);
+			listener_hangup(s, slot); /* watched for POLLHUP only */
 		else
 			serve_user(s, slot, copy, ev.events);
 		atomic_fetch_sub(&s->in_handler, 1);
 	}
+	identity_thread_exit();
 	return NULL;
 }
 
 /* Called with s->lock held. Workers block every catchable signal: signals reach the
  * program through a signalfd source, and an ADDFD|SEND interrupted by a signal corrupts
  * the reply on 6.18.44 (kernel-api.md §2.10). */
-static int worker_spawn_locked(sb_supervisor *s)
+static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detached)
 {
-	pthread_t *w = realloc(s->workers, (s->n_workers + 1) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	s->workers = w;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 512 * 1024);
-	int r = pthread_create(&s->workers[s->n_workers], &attr, worker_main, s);
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return -r;
+	return -r;
+}
+
+static int worker_spawn_locked(sb_supervisor *s)
+{
+	pthread_t *w = realloc(s->workers, (s->n_workers + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	s->workers = w;
+	int r = thread_start(&s->workers[s->n_workers], worker_main, s, false);
+	if (r < 0)
+		return r;
 	s->n_workers++;
 	return 0;
 }
@@ -283,6 +440,8 @@ int supervisor_ensure_workers(sb_supervisor *s)
 
 int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 {
+	static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+	pthread_once(&wake_once, wake_handler_install);
 	sb_supervisor *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -395,11 +554,14 @@ void sb_supervisor_free(sb_supervisor *s)
 	free(s->workers);
 	for (size_t i = 0; i < s->n_sources; i++) {
 		struct source *src = &s->sources[i];
-		if (!src->used)
-			continue;
-		if (src->kind == SOURCE_LISTENER && !atomic_exchange(&src->listener->dead, true))
-			listener_unref(src->listener);
+		if (src->used && src->kind == SOURCE_LISTENER)
+			listener_kill(s, src->listener);
 	}
+	/* Listeners hung up before were cancelled then; wait for all to leave. */
+	pthread_mutex_lock(&s->lock);
+	while (s->n_lworkers > 0)
+		pthread_cond_wait(&s->stopped_cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	free(s->sources);
 	safe_close(s->wakefd);
 	safe_close(s->procfd);
@@ -446,19 +608,27 @@ int sb_attach(sb_supervisor *s, int listener_fd, void *listener_data, sb_listene
 	l->data = listener_data;
 	l->gone = gone;
 	atomic_init(&l->refs, 1);
-	/* SYNC_WAKE_UP helps a single synchronous handler; a pool answering in parallel
-	 * gains nothing (kernel-api.md rule 16), so only a one-worker engine asks for it. */
-	if (s->max_workers == 1 && s->features.sync_wake_up)
+	/* SYNC_WAKE_UP helps a single synchronous handler; workers answering in parallel
+	 * gain nothing (kernel-api.md rule 16), so only a listener with one worker asks. */
+	if (s->max_per_listener == 1 && s->features.sync_wake_up)
 		ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	pthread_mutex_lock(&s->lock);
+	int r = listener_worker_spawn_locked(s, l);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		listener_unref(l);
+		return r;
+	}
+	/* Watched for POLLHUP only (epoll always reports it): its workers take requests. */
 	struct source tmpl = {
 		.kind = SOURCE_LISTENER,
 		.fd = listener_fd,
-		.events = EPOLLIN,
+		.events = 0,
 		.listener = l,
 	};
-	int r = source_register(s, &tmpl, &l->slot);
+	r = source_register(s, &tmpl, &l->slot);
 	if (r < 0) {
-		listener_unref(l);
+		listener_kill(s, l);
 		return r;
 	}
 	if (ret)

@@ -59,10 +59,11 @@ static enum when when;
 static atomic_int entered, made;
 static pid_t target;
 
-/* Interrupts the target's wait for this call and returns once the kernel dropped it. */
+/* Interrupts the target's wait for this call and returns once the kernel dropped it. The
+ * caller's own tid, not target: the call may come before sb_spawn has returned its pid. */
 static void interrupt(sb_req *r)
 {
-	kill(target, SIGUSR1);
+	kill(sb_req_tid(r), SIGUSR1);
 	while (sb_req_valid(r) == 0)
 		usleep(1000);
 }

@@ -777,20 +777,13 @@ int fs_resolve_parent(sb_req *r, struct resolve_ctx *c, int startfd, const char 
 
 /* ---- calls without a dirfd ---- */
 
-static __thread int magic_dir = -1;
-
 int fs_magic_enter(sb_req *r, int pin, char *name, size_t size)
 {
-	if (magic_dir < 0) {
-		/* thread-self in our own procfs: this worker, whatever root it is in now. */
-		magic_dir =
-		    openat(r->s->procfd, "thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (magic_dir < 0)
-			return negative_errno();
-	}
-	/* The fd directory is always open to its own thread (proc_fd_permission), whatever
-	 * fsuid this thread has taken. */
-	if (fchdir(magic_dir) < 0)
+	(void)r;
+	int dir = identity_thread_fddir();
+	if (dir < 0)
+		return dir;
+	if (fchdir(dir) < 0)
 		return negative_errno();
 	snprintf(name, size, "%d", pin);
 	return 0;

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,9 +55,6 @@ int fs_decide_name(sb_req *r, struct sb_sandbox *sb, struct fs_arg *a)
 	return k ? -k : 0;
 }
 
-/* This thread's /proc/thread-self/fd, through the supervisor's own /proc: the thread may be
- * chrooted into a root whose /proc counts another pid namespace, or has none. */
-static __thread int fddir = -1;
 /* Whether this thread has its own cwd (unshare(CLONE_FS)); fchdir would move every
  * thread's otherwise. */
 static __thread bool own_fs;
@@ -70,11 +66,9 @@ int fs_at_pin(sb_req *r, int pinfd, int (*op)(const char *name, void *arg), void
 			return negative_errno();
 		own_fs = true;
 	}
-	if (fddir < 0) {
-		fddir = openat(r->s->procfd, "thread-self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fddir < 0)
-			return negative_errno();
-	}
+	int fddir = identity_thread_fddir();
+	if (fddir < 0)
+		return fddir;
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0)
 		return negative_errno();
