@@ -1,5 +1,6 @@
 /* Live engine tests: real filters on real processes. The test binary re-executes itself
  * as the supervised program (SB_CHILD=mode) so every shape of process tree is real. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -48,6 +49,26 @@ static int child_main(const char *mode)
 {
 	if (!strcmp(mode, "getppid"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
+	if (!strcmp(mode, "getppid-pause")) {
+		/* One call, then nothing: the listener's workers wait in RECV. */
+		if (syscall(SYS_getppid) != MAGIC)
+			return 1;
+		pause();
+		return 0;
+	}
+	if (!strcmp(mode, "threads-short")) {
+		/* 8 threads, 200 intercepted calls each: a listener with several workers. */
+		pthread_t t[8];
+		for (int i = 0; i < 8; i++)
+			pthread_create(&t[i], NULL, hammer, (void *)200L);
+		int bad = 0;
+		for (int i = 0; i < 8; i++) {
+			void *res;
+			pthread_join(t[i], &res);
+			bad |= res != NULL;
+		}
+		return bad;
+	}
 	if (!strcmp(mode, "threads")) {
 		/* 8 threads, 100 000 intercepted calls in all. */
 		pthread_t t[8];
@@ -529,6 +550,71 @@ TEST(listener_hangup_releases)
 	ASSERT_EQ(atomic_load(&gone_calls), 1);
 	ASSERT_EQ(count_fds(), fds0);
 	sb_supervisor_free(s);
+}
+
+static int count_tasks(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A listener's workers wait in RECV, which nothing wakes when the tree is gone: the engine
+ * signals them. 40 trees of 8 calling threads, one after the other, every other one killed
+ * mid-call: gone() runs for each, and our threads and fds come back to where they were.
+ * Without the wake-up, each tree leaves its workers blocked for good.
+ */
+TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
+{
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
+	int tasks0 = count_tasks(), fds0 = count_fds();
+	atomic_store(&gone_calls, 0);
+	static char env[] = "SB_CHILD=threads-short";
+	char *envp[] = {env, NULL};
+	char *argv[] = {"self", NULL};
+	sb_spawn_opts o = {.path = "/proc/self/exe", .envp = envp, .stdin_fd = -1,
+			   .stdout_fd = -1, .stderr_fd = -1, .gone = on_gone};
+	for (int i = 0; i < 40; i++) {
+		int pidfd;
+		pid_t pid = sb_spawn(s, &o, argv, &pidfd, NULL);
+		ASSERT_GE(pid, 1);
+		if (i % 2) {
+			usleep(2000 + 500 * (i % 7));
+			kill(pid, SIGKILL);
+			wait_status(pid);
+		} else {
+			ASSERT_EQ(wait_status(pid), 0);
+		}
+		close(pidfd);
+	}
+	for (int i = 0; i < 500 && (atomic_load(&gone_calls) < 40 || count_tasks() > tasks0); i++)
+		usleep(10000);
+	ASSERT_EQ(atomic_load(&gone_calls), 40);
+	ASSERT_EQ(count_tasks(), tasks0);
+	ASSERT_EQ(count_fds(), fds0);
+	sb_supervisor_free(s);
+}
+
+/* sb_supervisor_free while a tree still runs and makes no call: its workers wait in RECV
+ * and must be woken, or the free never returns. */
+TEST_TIMEOUT(free_while_a_tree_runs, 60)
+{
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "getppid-pause", &pidfd);
+	usleep(100000);
+	sb_supervisor_free(s);
+	kill(pid, SIGKILL);
+	wait_status(pid);
+	close(pidfd);
 }
 
 TEST(exec_failure_reported)
