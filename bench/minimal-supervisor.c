@@ -1,9 +1,13 @@
 /* The baseline for bench/run.sh: the least work any supervisor that emulates openat must do
  * (RECV, read the path, ID_VALID, open, ADDFD|SEND), single-threaded with a blocking RECV.
  *
- * Usage: minimal-supervisor [-s] COMMAND [ARG...]
+ * Usage: minimal-supervisor [-t N] [-e] [-s] COMMAND [ARG...]
  *   -s  ask for SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6+), which helps exactly this shape
  *       of supervisor: one thread answering synchronously.
+ *   -t N  N threads serve the listener (default 1); -e  each waits in epoll_wait on a
+ *       one-shot registration and re-arms it after RECV, as a pool over one epoll set
+ *       does. These two shapes are what docs/architecture.md compares ("Why each listener
+ *       has its own workers"); bench/run.sh uses the default.
  *
  * The child installs a raw BPF filter that notifies openat only (and kills any other
  * architecture), hands the listener over through pidfd_getfd and execs COMMAND. The parent
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -36,6 +42,7 @@
 #include "compat.h"
 
 static pid_t child;
+static int epfd = -1; /* -e: the one-shot epoll set the threads wait on */
 
 static void die(const char *what)
 {
@@ -104,8 +111,16 @@ static void serve(int lfd)
 	char path[PATH_MAX];
 
 	for (;;) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT};
+		if (epfd >= 0 && epoll_wait(epfd, &ev, 1, -1) < 1)
+			continue;
 		memset(&n, 0, sizeof(n));
-		if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+		int got = ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, &n);
+		if (epfd >= 0) {
+			ev.events = EPOLLIN | EPOLLONESHOT;
+			epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev);
+		}
+		if (got < 0) {
 			if (errno == EINTR || errno == ENOENT)
 				continue;
 			die("RECV");
@@ -139,15 +154,30 @@ static void serve(int lfd)
 	}
 }
 
+static void *serve_thread(void *arg)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL); /* SIGCHLD is the main thread's */
+	serve((int)(intptr_t)arg);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	int sync_wake = 0, i = 1;
-	if (i < argc && !strcmp(argv[i], "-s")) {
-		sync_wake = 1;
-		i++;
+	int sync_wake = 0, threads = 1, use_epoll = 0, i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-s"))
+			sync_wake = 1;
+		else if (!strcmp(argv[i], "-e"))
+			use_epoll = 1;
+		else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+			threads = atoi(argv[++i]);
+		else
+			break;
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: minimal-supervisor [-s] COMMAND [ARG...]\n");
+	if (i >= argc || threads < 1) {
+		fprintf(stderr, "usage: minimal-supervisor [-t N] [-e] [-s] COMMAND [ARG...]\n");
 		return 125;
 	}
 
@@ -200,6 +230,17 @@ int main(int argc, char **argv)
 	if (write(go[1], "g", 1) != 1)
 		die("go");
 	close(go[1]);
+	if (use_epoll) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT};
+		epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
+			die("epoll");
+	}
+	for (int t = 1; t < threads; t++) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, serve_thread, (void *)(intptr_t)lfd) != 0)
+			die("pthread_create");
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	serve(lfd);
 	return 0;
