@@ -34,6 +34,20 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
+static int hammer8(long each)
+{
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, hammer, (void *)each);
+	int bad = 0;
+	for (int i = 0; i < 8; i++) {
+		void *res;
+		pthread_join(t[i], &res);
+		bad |= res != NULL;
+	}
+	return bad;
+}
+
 static void *hold_one(void *arg)
 {
 	return syscall(SYS_getpgrp) == MAGIC ? NULL : (void *)1;
@@ -56,32 +70,10 @@ static int child_main(const char *mode)
 		pause();
 		return 0;
 	}
-	if (!strcmp(mode, "threads-short")) {
-		/* 8 threads, 200 intercepted calls each: a listener with several workers. */
-		pthread_t t[8];
-		for (int i = 0; i < 8; i++)
-			pthread_create(&t[i], NULL, hammer, (void *)200L);
-		int bad = 0;
-		for (int i = 0; i < 8; i++) {
-			void *res;
-			pthread_join(t[i], &res);
-			bad |= res != NULL;
-		}
-		return bad;
-	}
-	if (!strcmp(mode, "threads")) {
-		/* 8 threads, 100 000 intercepted calls in all. */
-		pthread_t t[8];
-		for (int i = 0; i < 8; i++)
-			pthread_create(&t[i], NULL, hammer, (void *)12500L);
-		int bad = 0;
-		for (int i = 0; i < 8; i++) {
-			void *res;
-			pthread_join(t[i], &res);
-			bad |= res != NULL;
-		}
-		return bad;
-	}
+	/* 8 threads of intercepted calls: 100 000 in all, or 200 each (a listener that grows
+	 * to several workers, quickly). */
+	if (!strcmp(mode, "threads") || !strcmp(mode, "threads-short"))
+		return hammer8(strcmp(mode, "threads") ? 200L : 12500L);
 	if (!strcmp(mode, "tree")) {
 		/* fork, vfork, clone3 and exec: every branch must still be supervised. */
 		int bad = 0;
