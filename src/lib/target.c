@@ -254,8 +254,12 @@ static int creds_read(sb_req *r, int procfd, struct tcache_ident *id)
 	ssize_t k = readlinkat(procfd, "ns/user", link, sizeof(link) - 1);
 	snprintf(want, sizeof(want), "user:[%lu]", (unsigned long)r->s->userns_ino);
 	*ret_foreign = k <= 0 ? -1 : (link[k] = 0, strcmp(link, want) != 0);
-	if (*ret_foreign != 0)
-		ret->cap_eff = 0; /* another namespace's, or cannot tell: lend nothing */
+	if (*ret_foreign != 0) {
+		/* another namespace's, or cannot tell: lend nothing (nor, to access(), the
+		 * permitted set a root there shows) */
+		ret->cap_eff = 0;
+		id->cap_prm = 0;
+	}
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  *   ident-change umask DIR            a thread creates, another changes the shared umask,
  *                                     the first creates again (prints the modes)
  *   ident-change capset NOBODYFILE    open; effective caps dropped; open; exec: caps back; open
- *   ident-change unshare NOBODYFILE   open; unshare(CLONE_NEWUSER); open
+ *   ident-change unshare NOBODYFILE   open; unshare(CLONE_NEWUSER); open; access
  *   ident-change execstat FILE        stat; exec; stat (results are written into the new
  *                                     memory, never the one before the exec)
  *   ident-change tidreuse ROOTFILE    a root thread opens and exits; a thread of a process
@@ -41,6 +41,13 @@ static const char *word(int fd)
 static void try_open(const char *path)
 {
 	printf("%s ", word(open(path, O_RDONLY | O_CLOEXEC)));
+	fflush(stdout);
+}
+
+/* access() without AT_EACCESS: the real ids, and for root its permitted capabilities. */
+static void try_access(const char *path)
+{
+	printf("%s ", access(path, R_OK) == 0 ? "ok" : word(-1));
 	fflush(stdout);
 }
 
@@ -229,6 +236,7 @@ int main(int argc, char **argv)
 		if (unshare(CLONE_NEWUSER) < 0)
 			return 3;
 		try_open(path);
+		try_access(path);
 	} else if (!strcmp(mode, "tidreuse")) {
 		return tidreuse(path);
 	} else {
