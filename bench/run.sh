@@ -76,9 +76,9 @@ fi
 
 load=$(bench_load)
 echo "bench: $REPS runs of each configuration, $N rounds of openat+close($FILE) per run" >&2
-rep=1
-while [ "$rep" -le "$REPS" ]; do
-	echo "$configs" | while IFS='|' read -r name cmd; do
+# One round: each configuration given on stdin (name|command) runs once, as run REP of LAST.
+one_round() {
+	while IFS='|' read -r name cmd; do
 		[ "$name" = minimal-sync ] && [ "$have_sync" = no ] && continue
 		# shellcheck disable=SC2086 # cmd is a word list on purpose
 		v=$($cmd "$N" "$FILE" 2>"$tmp/err") || {
@@ -87,23 +87,18 @@ while [ "$rep" -le "$REPS" ]; do
 			continue
 		}
 		echo "$v" >>"$tmp/$name"
-		printf '  run %d/%d %-16s %10s ns/round\n' "$rep" "$REPS" "$name" "$v" >&2
+		printf '  run %d/%d %-16s %10s ns/round\n' "$1" "$2" "$name" "$v" >&2
 	done
+}
+rep=1
+while [ "$rep" -le "$REPS" ]; do
+	echo "$configs" | one_round "$rep" "$REPS"
 	rep=$((rep + 1))
 done
 # The pinned pair is quick and its ratio is the one the goal is read on: more runs of it,
 # still interleaved, so that one disturbed run moves its median less.
 while [ "$have_taskset" = yes ] && [ "$rep" -le "$PIN_REPS" ]; do
-	echo "$configs" | grep -- '-1cpu|' | while IFS='|' read -r name cmd; do
-		# shellcheck disable=SC2086 # cmd is a word list on purpose
-		v=$($cmd "$N" "$FILE" 2>"$tmp/err") || {
-			echo "bench: $name failed: $(cat "$tmp/err")" >&2
-			echo fail >>"$tmp/failed"
-			continue
-		}
-		echo "$v" >>"$tmp/$name"
-		printf '  run %d/%d %-16s %10s ns/round\n' "$rep" "$PIN_REPS" "$name" "$v" >&2
-	done
+	echo "$configs" | grep -- '-1cpu|' | one_round "$rep" "$PIN_REPS"
 	rep=$((rep + 1))
 done
 if [ -e "$tmp/failed" ]; then

@@ -36,8 +36,7 @@ struct sb_listener {
 	 * thread; its further calls wait in its own kernel queue. */
 	struct lworker **workers;
 	atomic_uint n_threads;
-	atomic_uint busy; /* of those, in a handler now */
-	uint32_t slot;
+	atomic_uint busy; /* of those, in a handler whose answer has not gone out */
 };
 
 enum source_kind {

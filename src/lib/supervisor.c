@@ -52,7 +52,7 @@ static void slot_release(sb_supervisor *s, uint32_t slot)
 	src->gen = gen;
 }
 
-static int source_register(sb_supervisor *s, const struct source *tmpl, uint32_t *ret_slot)
+static int source_register(sb_supervisor *s, const struct source *tmpl)
 {
 	pthread_mutex_lock(&s->lock);
 	int slot = slot_alloc(s);
@@ -70,8 +70,6 @@ static int source_register(sb_supervisor *s, const struct source *tmpl, uint32_t
 	int r = epoll_ctl(s->epfd, EPOLL_CTL_ADD, tmpl->fd, &ev) < 0 ? negative_errno() : 0;
 	if (r < 0)
 		slot_release(s, (uint32_t)slot);
-	else if (ret_slot)
-		*ret_slot = (uint32_t)slot;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -626,7 +624,7 @@ int sb_attach(sb_supervisor *s, int listener_fd, void *listener_data, sb_listene
 		.events = 0,
 		.listener = l,
 	};
-	r = source_register(s, &tmpl, &l->slot);
+	r = source_register(s, &tmpl);
 	if (r < 0) {
 		listener_kill(s, l);
 		return r;
@@ -652,7 +650,7 @@ int sb_source_add(sb_supervisor *s, int fd, uint32_t events, sb_source_fn fn, vo
 		.fn = fn,
 		.userdata = userdata,
 	};
-	return source_register(s, &tmpl, NULL);
+	return source_register(s, &tmpl);
 }
 
 int sb_source_remove(sb_supervisor *s, int fd)
