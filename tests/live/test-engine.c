@@ -63,6 +63,17 @@ static int child_main(const char *mode)
 {
 	if (!strcmp(mode, "getppid"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
+	if (!strcmp(mode, "dup-loop-pause")) {
+		/* 5000 dups (answered with an injected fd) one after the other, then nothing. */
+		for (int i = 0; i < 5000; i++) {
+			int fd = (int)syscall(SYS_dup, 0);
+			if (fd < 0)
+				return 1;
+			close(fd);
+		}
+		pause();
+		return 0;
+	}
 	if (!strcmp(mode, "getppid-pause")) {
 		/* One call, then nothing: the listener's workers wait in RECV. */
 		if (syscall(SYS_getppid) != MAGIC)
@@ -592,6 +603,45 @@ TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
 	ASSERT_EQ(count_tasks(), tasks0);
 	ASSERT_EQ(count_fds(), fds0);
 	sb_supervisor_free(s);
+}
+
+/*
+ * One thread's calls one after the other, on one CPU, each answered with an fd: the target
+ * runs first after each ADDFD|SEND (which returns once the target took the fd) and makes
+ * its next call before the worker that answered is back in RECV. That
+ * worker must count as free once its answer is out, or every call adds a worker (up to
+ * max_per_listener, 256). Two take turns.
+ */
+static int h_inject(sb_req *r, void *ud)
+{
+	atomic_fetch_add(&calls, 1);
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	sb_req_reply_fd_close(r, fd, true);
+	return 0;
+}
+
+TEST_TIMEOUT(one_cpu_loop_keeps_two_workers, 60)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0); /* this test's process only */
+	sb_supervisor *s = new_sup();
+	ASSERT_EQ(sb_on_syscall(s, SYS_dup, h_inject, NULL), 0);
+	int tasks0 = count_tasks();
+	atomic_store(&calls, 0);
+	int pidfd;
+	pid_t pid = spawn_mode(s, "dup-loop-pause", &pidfd);
+	while (atomic_load(&calls) < 5000)
+		usleep(1000);
+	int tasks = count_tasks();
+	kill(pid, SIGKILL);
+	wait_status(pid);
+	close(pidfd);
+	sb_supervisor_free(s);
+	ASSERT_GE(tasks0 + 3, tasks);
 }
 
 /* sb_supervisor_free while a tree still runs and makes no call: its workers wait in RECV
