@@ -26,7 +26,6 @@ static __thread const struct resolve_ctx *serving;
 
 static bool own_fd_dir(const struct resolve_ctx *c, int dir);
 
-
 /*
  * Where resolution of path starts: the target's root for an absolute path, its cwd or the
  * object behind its dirfd for a relative one. Taken with our own identity (the target's

@@ -100,7 +100,7 @@ void listener_unref(sb_listener *l)
  *
  * Each listener has threads of its own that block in RECV, as the least any supervisor
  * does: an epoll wake-up, then RECV and the re-arm of a one-shot source cost about 2 us
- * more per request (bench/results.md). The epoll set only watches the listener for
+ * more per request (docs/architecture.md, "Why each listener has its own workers"). The epoll set only watches the listener for
  * POLLHUP. A worker that takes a request while every other one of the listener is busy
  * starts another, so a handler that blocks stalls no other request.
  *
