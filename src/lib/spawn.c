@@ -139,9 +139,6 @@ bool ident_watch_nr(int nr)
 	case SYS_umask:
 	case SYS_unshare: case SYS_setns: /* user namespace (caps), mount namespace (root) */
 	case SYS_chroot: case SYS_pivot_root:
-	/* a new task: it may take the tid of a thread that exited, whose entry must not
-	 * serve it (this is what proves a cached tid still names the same thread) */
-	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork:
 		return true;
 	default:
 		return false;

@@ -1,5 +1,6 @@
 /* The identity cache of the threads behind requests (see tcache.h). */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,17 @@ static size_t slot_of(pid_t tid)
 	return (uint32_t)tid % TCACHE_SLOTS;
 }
 
+/* The thread behind pidfd has not exited (a pidfd polls readable once it has). */
+static bool alive(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 0;
+}
+
 struct tcache_fds *tcache_fds_new(int pidfd)
 {
 	struct tcache_fds *f = malloc(sizeof(*f));
@@ -72,14 +84,13 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	struct tcache_ident *e = &t->slots[i];
 	int r = -ENOENT;
 	if (e->tid == tid && e->fds) {
-		/* Same generation: no task was created in the tree since the read, so the
-		 * tid cannot have passed to another thread (tcache.h). */
-		if (e->gen == atomic_load(&t->gen)) {
+		if (e->gen == atomic_load(&t->gen) && alive(e->fds->pidfd)) {
 			*ret = *e;
 			atomic_fetch_add(&e->fds->refs, 1);
 			r = 0;
 		} else {
-			/* Stale: the entry can never serve again. */
+			/* Stale, or its thread is dead and the tid may be another's now: the
+			 * entry can never serve again. */
 			tcache_fds_put(e->fds);
 			e->fds = NULL;
 			e->tid = 0;

@@ -2,12 +2,11 @@
  * What the engine knows of each thread that made a call: its credentials and root,
  * read once from /proc/TID and reused until something could have changed them.
  *
- * An entry is valid while no call that changes credentials, namespaces, umask or root, and
- * no call that creates a task, was made anywhere in the tree since it was read: a
- * generation, bumped by the engine when such a call is notified (the filter of a tree we
- * spawned notifies them all). Requests come only from the tree and a task joins it only
- * by a clone in it, so with no clone since the read, a tid cannot have passed from an
- * exited thread to a new one: the entry still names the thread it was read for.
+ * An entry is valid while (1) no call that changes credentials, namespaces, umask or root
+ * was made anywhere in the tree since it was read (a generation, bumped by the engine when
+ * such a call is notified: the filter of a tree we spawned notifies them all), and (2) its
+ * thread is alive (a PIDFD_THREAD pidfd held by the entry): a tid reused by a new thread
+ * never finds the old thread's identity.
  */
 #pragma once
 
@@ -30,7 +29,7 @@
  */
 struct tcache_fds {
 	atomic_int refs;
-	int pidfd;          /* PIDFD_THREAD: pidfd_getfd, setns */
+	int pidfd;          /* PIDFD_THREAD: liveness, pidfd_getfd, setns */
 	_Atomic int memfd;  /* /proc/TID/mem, opened at the first write (-1 until then) */
 };
 
@@ -51,7 +50,7 @@ struct tcache_ident {
 struct tcache {
 	_Atomic uint64_t gen;
 	/* One lock per slot: a thread has one call pending at a time, so two workers meet
-	 * on a slot only for two tids that collide. */
+	 * on a slot only for two tids that collide (a lookup polls its pidfd under it). */
 	pthread_mutex_t locks[TCACHE_SLOTS];
 	struct tcache_ident slots[TCACHE_SLOTS];
 };

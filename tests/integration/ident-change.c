@@ -12,6 +12,9 @@
  *                                     memory, never the one before the exec)
  *   ident-change tidreuse ROOTFILE    a root thread opens and exits; a thread of a process
  *                                     running as 65534 gets the same tid and opens
+ *   ident-change forks -              1000 forks under a 50 us timer whose handler has no
+ *                                     SA_RESTART; prints how many failed (fork never fails
+ *                                     with EINTR natively)
  */
 
 #include <errno.h>
@@ -19,11 +22,13 @@
 #include <linux/capability.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -185,6 +190,36 @@ static int tidreuse(const char *path)
 	return 0;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static int forks_under_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 50}, {0, 50}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	int failed = 0;
+	for (int i = 0; i < 1000; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		if (p < 0) {
+			failed++;
+			continue;
+		}
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	printf("%d\n", failed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -237,6 +272,8 @@ int main(int argc, char **argv)
 			return 3;
 		try_open(path);
 		try_access(path);
+	} else if (!strcmp(mode, "forks")) {
+		return forks_under_signals();
 	} else if (!strcmp(mode, "tidreuse")) {
 		return tidreuse(path);
 	} else {
