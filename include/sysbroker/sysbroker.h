@@ -87,6 +87,16 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts);
 /* Stops the workers, closes every listener (their targets then see ENOSYS) and frees. */
 void sb_supervisor_free(sb_supervisor *s);
 
+/* What the engine runs on, for an operator's figures. */
+typedef struct sb_supervisor_stats {
+	unsigned threads;      /* worker threads alive: the pool's and the listeners' */
+	/* the most alive at once since sb_supervisor_new: the C library keeps the stack of
+	 * a thread that ended (and its own few hundred bytes of heap) for the next one, so
+	 * this, not threads, bounds what the engine's threads hold */
+	unsigned threads_peak;
+} sb_supervisor_stats;
+void sb_supervisor_stats_get(sb_supervisor *s, sb_supervisor_stats *ret);
+
 /*
  * Registers the handler for native (x86_64) syscall number nr. Replaces any earlier one.
  * Must be called before sb_spawn/sb_attach for the number to be in spawned filters.

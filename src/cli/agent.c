@@ -720,16 +720,21 @@ static void check_policies(struct agent *a)
  * SIGUSR1: what the agent holds now. The heap figure is glibc's count of bytes handed out
  * and not freed, over every arena: unlike the resident size it does not move with thread
  * stacks or arena tops, so an operator (and the scale tests) can see a leak per container.
+ * The engine's thread counts come with it: each thread stack glibc ever made (and keeps,
+ * for reuse, after its thread ends) holds its TLS vector on the heap, 320 bytes here, so
+ * the heap may rise that much when more workers than ever ran at once.
  */
 static void log_stats(struct agent *a)
 {
 	pthread_mutex_lock(&a->lock);
 	unsigned containers = a->n_containers, pending = a->n_pending;
 	pthread_mutex_unlock(&a->lock);
+	sb_supervisor_stats st;
+	sb_supervisor_stats_get(a->s, &st);
 	struct mallinfo2 mi = mallinfo2();
 	agent_log("stats: %u containers served, %u connections waiting for a payload, %zu bytes "
-		  "of heap in use",
-		  containers, pending, mi.uordblks + mi.hblkhd);
+		  "of heap in use, %u worker threads (%u at most)",
+		  containers, pending, mi.uordblks + mi.hblkhd, st.threads, st.threads_peak);
 }
 
 static int signal_ready(int fd, uint32_t events, void *userdata)

@@ -90,6 +90,7 @@ struct sb_supervisor {
 	unsigned n_workers, min_workers, max_workers, max_per_listener;
 	atomic_uint in_handler; /* pool workers serving a source now */
 	unsigned n_lworkers;    /* listeners' workers (detached) alive; stopped_cond: one left */
+	unsigned threads_peak;  /* most of n_workers + n_lworkers at once */
 	atomic_bool stopping;
 	bool stopped;
 	int stop_code;

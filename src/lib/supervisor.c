@@ -171,6 +171,22 @@ static int recv_wakeable(int fd, struct seccomp_notif *n, size_t size, bool *wok
 }
 
 static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detached);
+
+/* After a thread was added, with s->lock held. */
+static void threads_counted_locked(sb_supervisor *s)
+{
+	unsigned n = s->n_workers + s->n_lworkers;
+	if (n > s->threads_peak)
+		s->threads_peak = n;
+}
+
+void sb_supervisor_stats_get(sb_supervisor *s, sb_supervisor_stats *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	ret->threads = s->n_workers + s->n_lworkers;
+	ret->threads_peak = s->threads_peak;
+	pthread_mutex_unlock(&s->lock);
+}
 static void *listener_worker(void *arg);
 
 /* Called with s->lock held. The worker holds a reference on l until it exits. */
@@ -198,6 +214,7 @@ static int listener_worker_spawn_locked(sb_supervisor *s, sb_listener *l)
 	l->workers[n] = w;
 	atomic_store(&l->n_threads, n + 1);
 	s->n_lworkers++;
+	threads_counted_locked(s);
 	return 0;
 }
 
@@ -425,6 +442,7 @@ static int worker_spawn_locked(sb_supervisor *s)
 	if (r < 0)
 		return r;
 	s->n_workers++;
+	threads_counted_locked(s);
 	return 0;
 }
 
