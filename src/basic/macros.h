@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -21,8 +22,11 @@ static inline void freep(void *p)
 static inline int safe_close(int fd)
 {
 	if (fd >= 0) {
+		/* The raw call: glibc's close() is a cancellation point, and turning
+		 * cancellation on and off around it costs more than the call itself on the
+		 * request path. Nothing here uses pthread_cancel. */
 		int saved = errno;
-		close(fd);
+		syscall(SYS_close, fd);
 		errno = saved;
 	}
 	return -1;

@@ -66,15 +66,19 @@
  */
 enum kind { K_NONE, K_PROC, K_CGROUP, K_FUSE };
 
+#define SPECIAL(n, k) {n, sizeof(n) - 1, k}
 static const struct {
 	const char *name;
+	size_t len;
 	enum kind kind;
 } special[] = {
-    {"uid_map", K_PROC},   {"gid_map", K_PROC},	       {"projid_map", K_PROC},
-    {"setgroups", K_PROC}, {"timens_offsets", K_PROC}, {"loginuid", K_PROC},
-    {"tasks", K_CGROUP},   {"cgroup.procs", K_CGROUP}, {"cgroup.threads", K_CGROUP},
-    {"fuse", K_FUSE},
+    SPECIAL("uid_map", K_PROC),	     SPECIAL("gid_map", K_PROC),
+    SPECIAL("projid_map", K_PROC),   SPECIAL("setgroups", K_PROC),
+    SPECIAL("timens_offsets", K_PROC), SPECIAL("loginuid", K_PROC),
+    SPECIAL("tasks", K_CGROUP),	     SPECIAL("cgroup.procs", K_CGROUP),
+    SPECIAL("cgroup.threads", K_CGROUP), SPECIAL("fuse", K_FUSE),
 };
+#undef SPECIAL
 
 /* The last component of path, without trailing slashes, in buf. */
 static void last_component(const char *path, char *buf, size_t size)
@@ -94,8 +98,10 @@ static enum kind kind_of_name(const char *path)
 {
 	char name[32];
 	last_component(path, name, sizeof(name));
+	size_t len = strlen(name);
+	/* Every open asks: compare names only where the lengths match. */
 	for (size_t i = 0; i < ELEMENTSOF(special); i++)
-		if (!strcmp(name, special[i].name))
+		if (len == special[i].len && !memcmp(name, special[i].name, len))
 			return special[i].kind;
 	return K_NONE;
 }
