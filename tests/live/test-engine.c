@@ -578,6 +578,9 @@ TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
 	sb_supervisor *s = new_sup();
 	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
 	int tasks0 = count_tasks(), fds0 = count_fds();
+	sb_supervisor_stats st0, st;
+	sb_supervisor_stats_get(s, &st0);
+	ASSERT_EQ(st0.threads, st0.threads_peak); /* the pool alone so far */
 	atomic_store(&gone_calls, 0);
 	static char env[] = "SB_CHILD=threads-short";
 	char *envp[] = {env, NULL};
@@ -602,6 +605,10 @@ TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
 	ASSERT_EQ(atomic_load(&gone_calls), 40);
 	ASSERT_EQ(count_tasks(), tasks0);
 	ASSERT_EQ(count_fds(), fds0);
+	/* The stats say the same: the workers are gone, the most at once counted them. */
+	sb_supervisor_stats_get(s, &st);
+	ASSERT_EQ(st.threads, st0.threads);
+	ASSERT_GE(st.threads_peak, st0.threads + 1);
 	sb_supervisor_free(s);
 }
 
