@@ -100,9 +100,10 @@ void listener_unref(sb_listener *l)
  *
  * Each listener has threads of its own that block in RECV, as the least any supervisor
  * does: an epoll wake-up, then RECV and the re-arm of a one-shot source cost about 2 us
- * more per request (docs/architecture.md, "Why each listener has its own workers"). The epoll set only watches the listener for
- * POLLHUP. A worker that takes a request while every other one of the listener is busy
- * starts another, so a handler that blocks stalls no other request.
+ * more per request (docs/architecture.md, "Why each listener has its own workers"). The
+ * epoll set only watches the listener for POLLHUP. A worker that takes a request while
+ * every other one of the listener is busy starts another, so a handler that blocks stalls
+ * no other request.
  *
  * Nothing wakes a RECV when the filter loses its last task, so a hung-up listener's
  * workers are woken by a signal of ours (SB_WAKE_SIGNAL), and only while they wait in
@@ -172,21 +173,27 @@ static int recv_wakeable(int fd, struct seccomp_notif *n, size_t size, bool *wok
 
 static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detached);
 
+/* The engine's threads alive, pool and listeners' (s->lock held). */
+static unsigned threads_locked(const sb_supervisor *s)
+{
+	return s->n_workers + s->n_lworkers;
+}
+
 /* After a thread was added, with s->lock held. */
 static void threads_counted_locked(sb_supervisor *s)
 {
-	unsigned n = s->n_workers + s->n_lworkers;
-	if (n > s->threads_peak)
-		s->threads_peak = n;
+	if (threads_locked(s) > s->threads_peak)
+		s->threads_peak = threads_locked(s);
 }
 
 void sb_supervisor_stats_get(sb_supervisor *s, sb_supervisor_stats *ret)
 {
 	pthread_mutex_lock(&s->lock);
-	ret->threads = s->n_workers + s->n_lworkers;
+	ret->threads = threads_locked(s);
 	ret->threads_peak = s->threads_peak;
 	pthread_mutex_unlock(&s->lock);
 }
+
 static void *listener_worker(void *arg);
 
 /* Called with s->lock held. The worker holds a reference on l until it exits. */

@@ -1,6 +1,5 @@
 /* Live engine tests: real filters on real processes. The test binary re-executes itself
  * as the supervised program (SB_CHILD=mode) so every shape of process tree is real. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -34,11 +33,12 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
-static int hammer8(long each)
+/* Eight threads running fn(arg); nonzero if any returned non-NULL. */
+static int run8(void *(*fn)(void *), void *arg)
 {
 	pthread_t t[8];
 	for (int i = 0; i < 8; i++)
-		pthread_create(&t[i], NULL, hammer, (void *)each);
+		pthread_create(&t[i], NULL, fn, arg);
 	int bad = 0;
 	for (int i = 0; i < 8; i++) {
 		void *res;
@@ -83,8 +83,10 @@ static int child_main(const char *mode)
 	}
 	/* 8 threads of intercepted calls: 100 000 in all, or 200 each (a listener that grows
 	 * to several workers, quickly). */
-	if (!strcmp(mode, "threads") || !strcmp(mode, "threads-short"))
-		return hammer8(strcmp(mode, "threads") ? 200L : 12500L);
+	if (!strcmp(mode, "threads"))
+		return run8(hammer, (void *)12500L);
+	if (!strcmp(mode, "threads-short"))
+		return run8(hammer, (void *)200L);
 	if (!strcmp(mode, "tree")) {
 		/* fork, vfork, clone3 and exec: every branch must still be supervised. */
 		int bad = 0;
@@ -170,19 +172,9 @@ static int child_main(const char *mode)
 	}
 	if (!strcmp(mode, "block"))
 		return syscall(SYS_getppid) == MAGIC ? 0 : 1;
-	if (!strcmp(mode, "hold8")) {
-		/* Eight threads in a call whose handler blocks until the test releases it. */
-		pthread_t t[8];
-		for (int i = 0; i < 8; i++)
-			pthread_create(&t[i], NULL, hold_one, NULL);
-		int bad = 0;
-		for (int i = 0; i < 8; i++) {
-			void *res;
-			pthread_join(t[i], &res);
-			bad |= res != NULL;
-		}
-		return bad;
-	}
+	/* Eight threads in a call whose handler blocks until the test releases it. */
+	if (!strcmp(mode, "hold8"))
+		return run8(hold_one, NULL);
 	if (!strcmp(mode, "int80")) {
 		long ret;
 		/* i386 getpid through int 0x80: must kill, never bypass the filter. */
@@ -253,17 +245,19 @@ static int count_fds(void)
 	return n;
 }
 
-static long rss_kb(void)
+/* The number on the line "key:" of /proc/self/status (VmRSS in kB, Threads), or -1. */
+static long self_status(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
-	long kb = -1;
+	size_t k = strlen(key);
+	long v = -1;
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = strtol(line + 6, NULL, 10);
+		if (!strncmp(line, key, k) && line[k] == ':')
+			v = strtol(line + k + 1, NULL, 10);
 	if (f)
 		fclose(f);
-	return kb;
+	return v;
 }
 
 TEST(value_reply_reaches_target)
@@ -291,7 +285,7 @@ TEST_TIMEOUT(threads_100k_calls_flat_fds_and_rss, 120)
 	close(pidfd);
 	usleep(100000);
 	int fds0 = count_fds();
-	long rss0 = rss_kb();
+	long rss0 = self_status("VmRSS");
 	atomic_store(&calls, 0);
 	pid = spawn_mode(s, "threads", &pidfd);
 	int st = wait_status(pid);
@@ -301,7 +295,7 @@ TEST_TIMEOUT(threads_100k_calls_flat_fds_and_rss, 120)
 	close(pidfd);
 	usleep(200000); /* let the engine see POLLHUP and release the listener */
 	ASSERT_EQ(count_fds(), fds0);
-	long grow = rss_kb() - rss0;
+	long grow = self_status("VmRSS") - rss0;
 	printf("# rss before %ld kB, growth %ld kB over 100000 requests\n", rss0, grow);
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan's quarantine keeps freed memory resident, and the pool may grow under load:
@@ -555,18 +549,6 @@ TEST(listener_hangup_releases)
 	sb_supervisor_free(s);
 }
 
-static int count_tasks(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -1;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /*
  * A listener's workers wait in RECV, which nothing wakes when the tree is gone: the engine
  * signals them. 40 trees of 8 calling threads, one after the other, every other one killed
@@ -577,7 +559,8 @@ TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
 {
 	sb_supervisor *s = new_sup();
 	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
-	int tasks0 = count_tasks(), fds0 = count_fds();
+	long tasks0 = self_status("Threads");
+	int fds0 = count_fds();
 	sb_supervisor_stats st0, st;
 	sb_supervisor_stats_get(s, &st0);
 	ASSERT_EQ(st0.threads, st0.threads_peak); /* the pool alone so far */
@@ -600,10 +583,10 @@ TEST_TIMEOUT(listener_workers_leave_with_their_tree, 120)
 		}
 		close(pidfd);
 	}
-	for (int i = 0; i < 500 && (atomic_load(&gone_calls) < 40 || count_tasks() > tasks0); i++)
+	for (int i = 0; i < 500 && (atomic_load(&gone_calls) < 40 || self_status("Threads") > tasks0); i++)
 		usleep(10000);
 	ASSERT_EQ(atomic_load(&gone_calls), 40);
-	ASSERT_EQ(count_tasks(), tasks0);
+	ASSERT_EQ(self_status("Threads"), tasks0);
 	ASSERT_EQ(count_fds(), fds0);
 	/* The stats say the same: the workers are gone, the most at once counted them. */
 	sb_supervisor_stats_get(s, &st);
@@ -637,13 +620,13 @@ TEST_TIMEOUT(one_cpu_loop_keeps_two_workers, 60)
 	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0); /* this test's process only */
 	sb_supervisor *s = new_sup();
 	ASSERT_EQ(sb_on_syscall(s, SYS_dup, h_inject, NULL), 0);
-	int tasks0 = count_tasks();
+	long tasks0 = self_status("Threads");
 	atomic_store(&calls, 0);
 	int pidfd;
 	pid_t pid = spawn_mode(s, "dup-loop-pause", &pidfd);
 	while (atomic_load(&calls) < 5000)
 		usleep(1000);
-	int tasks = count_tasks();
+	long tasks = self_status("Threads");
 	kill(pid, SIGKILL);
 	wait_status(pid);
 	close(pidfd);
