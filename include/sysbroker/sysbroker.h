@@ -34,6 +34,10 @@ typedef struct sb_features {
 	bool pidfd_thread;       /* PIDFD_THREAD (6.9) */
 	bool openat2;            /* openat2 (5.6) */
 	int landlock_abi;        /* 0 when Landlock is absent */
+	/* BPF raw tracepoints with an mmap-able array (5.5), and the privilege to attach
+	 * them (CAP_BPF, CAP_PERFMON) from the initial pid namespace: the identity cache's
+	 * thread watch (sb_supervisor_opts.no_thread_watch) */
+	bool thread_watch;
 	uint16_t sizeof_notif, sizeof_resp, sizeof_data; /* SECCOMP_GET_NOTIF_SIZES */
 } sb_features;
 
@@ -79,6 +83,10 @@ typedef struct sb_supervisor_opts {
 	/* read each target's credentials and root from /proc/TID on every request instead
 	 * of caching them per thread (the cache needs PIDFD_THREAD and a tree we spawned) */
 	bool no_ident_cache;
+	/* never count thread exits and execs with BPF for the cache (the thread watch: needs
+	 * CAP_BPF and CAP_PERFMON, and our pid namespace the initial one): poll a pidfd per
+	 * cached thread on every request instead, and have execs notified */
+	bool no_thread_watch;
 } sb_supervisor_opts;
 
 /* The engine installs a handler for SIGRTMAX - 1, which it sends to its own threads to

@@ -17,7 +17,7 @@
  *    "continue":{...}, "addfd":{...}, "addfd_flag_send":{...}, "addfd_flag_setfd":{...},
  *    "wait_killable_recv":{...}, "tsync_esrch":{...}, "notif_set_flags_sync_wake_up":{...},
  *    "pidfd_open":{...}, "pidfd_getfd":{...}, "pidfd_thread":{...}, "openat2":{...},
- *    "landlock":{...},
+ *    "landlock":{...}, "bpf_thread_watch":{...},
  *    "landlock_abi":7,
  *    "sizes":{"notif":80,"resp":24,"data":64}}
  *

@@ -149,7 +149,8 @@ int req_procfd_early(sb_req *r);
 /* The same for the target's identity (credentials and root), cached or read. */
 int req_ident_early(sb_req *r);
 /* Calls that change a thread's credentials, namespaces, umask or root: a tree we spawn has
- * them notified, and each makes every cached identity stale (tcache.h). */
+ * them notified (execs not, where the thread watch counts them), and each makes every
+ * cached identity stale (tcache.h). */
 bool ident_watch_nr(int nr);
 /* Whether the target's user namespace is not ours: 1, 0, or -errno (from its identity). */
 int req_userns_foreign(sb_req *r);

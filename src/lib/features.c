@@ -23,6 +23,7 @@
 #include <seccomp.h> /* seccomp_arch_native() only */
 
 #include "macros.h"
+#include "twatch.h"
 
 /* Only reached when something is badly wrong: a normal probe takes about a millisecond. */
 #define PROBE_TIMEOUT_MS 2000
@@ -431,6 +432,15 @@ static int probe_notif(sb_features *f)
 	return 0;
 }
 
+/* By loading and attaching it (then letting it go): privileges and lockdown count too. */
+static void probe_thread_watch(sb_features *f)
+{
+	struct twatch *w;
+	f->thread_watch = twatch_open(&w) == 0;
+	if (f->thread_watch)
+		twatch_close(w);
+}
+
 int sb_features_probe(sb_features *ret)
 {
 	sb_features f = {};
@@ -453,6 +463,7 @@ int sb_features_probe(sb_features *ret)
 	probe_pidfd(&f);
 	probe_openat2(&f);
 	probe_landlock(&f);
+	probe_thread_watch(&f);
 	r = probe_pidfd_thread(&f);
 	r2 = probe_notif(&f);
 
@@ -481,6 +492,7 @@ size_t sb_features_rows(const sb_features *f, sb_feature_row *rows, size_t n)
 		{"PIDFD_THREAD", "6.9", f->pidfd_thread},
 		{"openat2", "5.6", f->openat2},
 		{"Landlock", "5.13", f->landlock_abi > 0},
+		{"BPF thread watch", "5.5", f->thread_watch},
 	};
 	size_t k = MIN(n, ELEMENTSOF(all));
 

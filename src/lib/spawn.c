@@ -129,6 +129,11 @@ static int wait_ready(struct handoff *h, pid_t pid)
 	}
 }
 
+static bool exec_nr(int nr)
+{
+	return nr == SYS_execve || nr == SYS_execveat;
+}
+
 bool ident_watch_nr(int nr)
 {
 	switch (nr) {
@@ -163,11 +168,16 @@ pid_t sb_spawn(sb_supervisor *s, const sb_spawn_opts *opts, char *const argv[], 
 	for (size_t i = 0; i < o->n_extra_nrs; i++)
 		if (o->extra_nrs[i] >= 0 && o->extra_nrs[i] < SB_MAX_NR)
 			nrs[o->extra_nrs[i]] = true;
-	/* Identities of this tree may be cached when every call that changes one is ours to
-	 * see (a handful of rare calls; each one is let run after it made the cache stale). */
+	/*
+	 * Identities of this tree may be cached when every call that changes one is ours to
+	 * see (a handful of rare calls; each one is let run after it made the cache stale).
+	 * The thread watch counts execs itself: they run unnotified then, so a signal can
+	 * never make one fail with EINTR (twatch.h).
+	 */
 	bool ident_cache = s->tcache != NULL;
+	bool execs_counted = ident_cache && s->tcache->watch;
 	for (int nr = 0; ident_cache && nr < SB_MAX_NR; nr++)
-		if (ident_watch_nr(nr))
+		if (ident_watch_nr(nr) && !(execs_counted && exec_nr(nr)))
 			nrs[nr] = true;
 
 	struct sock_fprog prog = {0};

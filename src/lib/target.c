@@ -284,22 +284,24 @@ int req_ident_early(sb_req *r)
 		r->ident_have = r->ident_unchecked = true;
 		return 0;
 	}
-	/* The generation before the read: a change made meanwhile makes the entry stale. */
-	uint64_t gen = t ? tcache_gen(t) : 0;
+	struct tcache_ident *id = &r->ident;
+	id->tid = tid;
+	/* The generation and tid count before the read: a change made meanwhile makes the
+	 * entry stale. */
+	if (t)
+		tcache_stamp(t, id);
 	int procfd = req_procfd_early(r);
 	if (procfd < 0)
 		return procfd;
-	struct tcache_ident *id = &r->ident;
 	int k = creds_read(r, procfd, id);
 	if (k < 0)
 		return k;
 	root_read(procfd, id);
-	id->tid = tid;
-	id->gen = gen;
 	/*
-	 * The pidfd that keeps the entry honest: it names the thread with this tid now, and
-	 * the ID_VALID that must follow before the entry is stored proves the caller held
-	 * the tid all along, so pidfd, /proc/TID and the caller are one thread.
+	 * The pidfd that keeps the entry honest (polled, without the thread watch): it names
+	 * the thread with this tid now, and the ID_VALID that must follow before the entry is
+	 * stored proves the caller held the tid all along, so pidfd, /proc/TID and the caller
+	 * are one thread (and, with the watch, that it had not ended before the count read).
 	 */
 	int pidfd = t ? (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD) : -1;
 	id->fds = pidfd >= 0 ? tcache_fds_new(pidfd) : NULL;

@@ -12,6 +12,7 @@
 void tcache_init(struct tcache *t)
 {
 	atomic_init(&t->gen, 1);
+	t->watch = NULL;
 	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
 		pthread_mutex_init(&t->locks[i], NULL);
 		t->slots[i].tid = 0;
@@ -26,11 +27,14 @@ void tcache_destroy(struct tcache *t)
 		t->slots[i].fds = NULL;
 		pthread_mutex_destroy(&t->locks[i]);
 	}
+	twatch_close(t->watch);
+	t->watch = NULL;
 }
 
-uint64_t tcache_gen(struct tcache *t)
+void tcache_stamp(struct tcache *t, struct tcache_ident *id)
 {
-	return atomic_load(&t->gen);
+	id->gen = atomic_load(&t->gen);
+	id->tcount = t->watch ? twatch_count(t->watch, id->tid) : 0;
 }
 
 void tcache_bump(struct tcache *t)
@@ -85,7 +89,8 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	struct tcache_ident *e = &t->slots[i];
 	int r = -ENOENT;
 	if (e->tid == tid && e->fds) {
-		if (e->gen == atomic_load(&t->gen) && alive(e->fds->pidfd)) {
+		bool same = t->watch ? twatch_count(t->watch, tid) == e->tcount : alive(e->fds->pidfd);
+		if (e->gen == atomic_load(&t->gen) && same) {
 			*ret = *e;
 			atomic_fetch_add(&e->fds->refs, 1);
 			r = 0;

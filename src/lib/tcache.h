@@ -5,8 +5,11 @@
  * An entry is valid while (1) no call that changes credentials, namespaces, umask or root
  * was made anywhere in the tree since it was read (a generation, bumped by the engine when
  * such a call is notified: the filter of a tree we spawned notifies them all), and (2) its
- * thread is alive (a PIDFD_THREAD pidfd held by the entry): a tid reused by a new thread
- * never finds the old thread's identity.
+ * thread neither ended nor exec'ed: a tid reused by a new thread never finds the old
+ * thread's identity. With the thread watch (twatch.h) the count of its tid's slot has not
+ * moved since the read, which costs no system call; without it, its thread is alive (a
+ * PIDFD_THREAD pidfd held by the entry polls not readable) and execs are notified calls
+ * that bump the generation.
  */
 #pragma once
 
@@ -17,6 +20,8 @@
 #include <sys/types.h>
 
 #include <sysbroker/sysbroker.h>
+
+#include "twatch.h"
 
 /* Direct-mapped by tid (a collision evicts). Each entry holds up to two fds: at most a
  * quarter of the usual 1024 fds a supervisor may have open (no cache below that). */
@@ -37,6 +42,7 @@ struct tcache_ident {
 	pid_t tid;
 	struct tcache_fds *fds; /* one reference */
 	uint64_t gen; /* the generation read before the identity was */
+	uint64_t tcount; /* with the thread watch: its tid slot's count, read before too */
 	int userns_foreign; /* its user namespace is not ours: 1, 0, or -1 unknown */
 	pid_t tgid;         /* its thread group, in our pid namespace */
 	uint64_t cap_prm;   /* CapPrm as its status shows it */
@@ -49,6 +55,7 @@ struct tcache_ident {
 
 struct tcache {
 	_Atomic uint64_t gen;
+	struct twatch *watch; /* owned; NULL: liveness by pidfd poll, execs notified */
 	/* One lock per slot: a thread has one call pending at a time, so two workers meet
 	 * on a slot only for two tids that collide (a lookup polls its pidfd under it). */
 	pthread_mutex_t locks[TCACHE_SLOTS];
@@ -57,8 +64,8 @@ struct tcache {
 
 void tcache_init(struct tcache *t);
 void tcache_destroy(struct tcache *t);
-/* Call before reading an identity that may be stored. */
-uint64_t tcache_gen(struct tcache *t);
+/* Call before reading an identity that may be stored: its generation and tid count. */
+void tcache_stamp(struct tcache *t, struct tcache_ident *id);
 /* Something changed credentials, namespaces, umask or root: every entry is stale. */
 void tcache_bump(struct tcache *t);
 /* Copies tid's identity, with a reference on its fds, if the entry is valid: 0, or -ENOENT. */

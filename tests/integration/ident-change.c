@@ -10,6 +10,9 @@
  *   ident-change unshare NOBODYFILE   open; unshare(CLONE_NEWUSER); open; access
  *   ident-change execstat FILE        stat; exec; stat (results are written into the new
  *                                     memory, never the one before the exec)
+ *   ident-change execs PROGRAM        300 children exec PROGRAM under a 50 us timer whose
+ *                                     handler has no SA_RESTART; prints how many execs
+ *                                     failed (an exec never fails with EINTR natively)
  *   ident-change tidreuse ROOTFILE    a root thread opens and exits; a thread of a process
  *                                     running as 65534 gets the same tid and opens
  *   ident-change forks -              1000 forks under a 50 us timer whose handler has no
@@ -220,6 +223,30 @@ static int forks_under_signals(void)
 	return 0;
 }
 
+/* 300 children each exec PATH under a 50 us timer whose handler has no SA_RESTART; prints
+ * how many execs failed (an exec never fails with EINTR natively). */
+static int execs_under_signals(const char *path)
+{
+	int failed = 0;
+	for (int i = 0; i < 300; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGALRM, &sa, NULL);
+			struct itimerval it = {{0, 50}, {0, 50}};
+			setitimer(ITIMER_REAL, &it, NULL);
+			execl(path, path, (char *)NULL);
+			_exit(errno == EINTR ? 99 : 98);
+		}
+		int st;
+		if (p < 0 || waitpid(p, &st, 0) < 0 || (WIFEXITED(st) && WEXITSTATUS(st) >= 98))
+			failed++;
+	}
+	printf("%d\n", failed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -274,6 +301,8 @@ int main(int argc, char **argv)
 		try_access(path);
 	} else if (!strcmp(mode, "forks")) {
 		return forks_under_signals();
+	} else if (!strcmp(mode, "execs")) {
+		return execs_under_signals(path);
 	} else if (!strcmp(mode, "tidreuse")) {
 		return tidreuse(path);
 	} else {

@@ -1,12 +1,14 @@
 /* Integration tests of the identity the supervisor acts with when a program changes it:
  * sysbroker reads a thread's credentials and root once and reuses them until the tree
- * makes a call that can change them (tcache.h). Each case runs ident-change natively and
- * under `sysbroker run`, and the answers must be the same. */
+ * makes a call that can change them, or its thread ends or execs (tcache.h). Each case runs
+ * ident-change natively and under `sysbroker run`, and the answers must be the same. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "macros.h"
 #include "runcmd.h"
 #include "tap.h"
 
@@ -37,8 +39,15 @@ static const char *fixture(void)
 	return t;
 }
 
+/*
+ * How sysbroker is started: as root in the initial pid namespace the identity cache has the
+ * thread watch (BPF, twatch.h); in a pid namespace of its own it polls a pidfd per cached
+ * thread and has execs notified. Both must give the native answers.
+ */
+static const char *const ways[] = {"", "unshare --pid --fork --mount-proc "};
+
 /* The helper's words on the fixture's file name natively, then under sysbroker with and
- * without a rule. */
+ * without a rule, with and without the thread watch. */
 static void same_answers(const char *mode, const char *name, const char *want)
 {
 	char arg[4200], native[sizeof(out)];
@@ -46,11 +55,22 @@ static void same_answers(const char *mode, const char *name, const char *want)
 	ASSERT_EQ(sh("%s %s %s", helper(), mode, arg), 0);
 	snprintf(native, sizeof(native), "%s", out);
 	ASSERT_STREQ(native, want);
-	ASSERT_EQ(sh("%s run -- %s %s %s", sysbroker_bin(), helper(), mode, arg), 0);
-	ASSERT_STREQ(out, native);
-	ASSERT_EQ(sh("%s run --deny /nonexistent -- %s %s %s", sysbroker_bin(), helper(), mode, arg),
-		  0);
-	ASSERT_STREQ(out, native);
+	for (size_t w = 0; w < ELEMENTSOF(ways); w++) {
+		ASSERT_EQ(sh("%s%s run -- %s %s %s", ways[w], sysbroker_bin(), helper(), mode, arg),
+			  0);
+		ASSERT_STREQ(out, native);
+		ASSERT_EQ(sh("%s%s run --deny /nonexistent -- %s %s %s", ways[w], sysbroker_bin(),
+			     helper(), mode, arg),
+			  0);
+		ASSERT_STREQ(out, native);
+	}
+}
+
+/* Whether `sysbroker features` finds the thread watch usable here. */
+static bool thread_watch(void)
+{
+	return sh("%s features --json | grep -q '\"bpf_thread_watch\":{\"present\":true'",
+		  sysbroker_bin()) == 0;
 }
 
 /* One thread drops to nobody by the raw call: its next open is nobody's. */
@@ -91,6 +111,23 @@ TEST_TIMEOUT(fork_under_signals_never_fails, 120)
 	ASSERT_STREQ(out, "0\n");
 }
 
+/*
+ * With the thread watch, execs are not notified (the watch counts them): a signal cannot make
+ * one fail with EINTR. Without it they are, and one interrupted before the supervisor takes
+ * it does fail (SECURITY.md, "What is NOT covered yet"): 1 to 7 of these 300 did.
+ */
+TEST_TIMEOUT(execs_under_signals_never_fail, 120)
+{
+	ASSERT_EQ(sh("%s execs /bin/true", helper()), 0);
+	ASSERT_STREQ(out, "0\n");
+	if (!thread_watch())
+		tap_skip("no thread watch here (BPF needs root in the initial pid namespace)");
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(sh("%s run -- %s execs /bin/true", sysbroker_bin(), helper()), 0);
+		ASSERT_STREQ(out, "0\n");
+	}
+}
+
 /* The umask one thread sets is the other threads' too (one fs_struct). */
 TEST(umask_of_another_thread_is_seen)
 {
@@ -99,9 +136,12 @@ TEST(umask_of_another_thread_is_seen)
 	snprintf(d, sizeof(d), "%s/n", t);
 	ASSERT_EQ(sh("%s umask %s", helper(), d), 0);
 	ASSERT_STREQ(out, "644 600 \n");
-	snprintf(d, sizeof(d), "%s/s", t);
-	ASSERT_EQ(sh("%s run -- %s umask %s", sysbroker_bin(), helper(), d), 0);
-	ASSERT_STREQ(out, "644 600 \n");
+	for (size_t w = 0; w < ELEMENTSOF(ways); w++) {
+		sh("rm -rf %s/s && mkdir %s/s", t, t);
+		snprintf(d, sizeof(d), "%s/s", t);
+		ASSERT_EQ(sh("%s%s run -- %s umask %s", ways[w], sysbroker_bin(), helper(), d), 0);
+		ASSERT_STREQ(out, "644 600 \n");
+	}
 }
 
 /*
@@ -119,8 +159,9 @@ TEST_TIMEOUT(reused_tid_gets_its_own_identity, 60)
 		tap_skip("no tid could be reused natively (busy machine?)");
 	ASSERT_STREQ(out, "EACCES\n");
 	int hits = 0;
-	for (int i = 0; i < 5; i++) {
-		ASSERT_EQ(sh("%s run -- %s tidreuse %s", sysbroker_bin(), helper(), f), 0);
+	for (int i = 0; i < 10; i++) {
+		ASSERT_EQ(sh("%s%s run -- %s tidreuse %s", ways[i % 2], sysbroker_bin(), helper(), f),
+			  0);
 		if (!strcmp(out, "skip\n"))
 			continue;
 		ASSERT_STREQ(out, "EACCES\n");
