@@ -25,6 +25,8 @@ struct thread_ident {
 	gid_t groups[64];
 	uint64_t cap_eff;
 	mode_t umask;
+	/* Something above may differ from base_*: identity_restore has work to do. */
+	bool away;
 	/* The root this thread is in: a bind mount of a directory onto itself (runc does this
 	 * with the rootfs) has the same dev/ino but another mount, so the mount id counts. */
 	dev_t root_dev;
@@ -178,6 +180,10 @@ int identity_assume(const sb_creds *c)
 		return r;
 	bool groups = c->ngroups != ti.ngroups ||
 		      memcmp(c->groups, ti.groups, c->ngroups * sizeof(gid_t)) != 0;
+	/* Set before the changes: one that fails half-way still leaves work for restore. */
+	if (groups || c->fsgid != ti.fsgid || c->fsuid != ti.fsuid ||
+	    (c->cap_eff & ti.base_cap_prm) != ti.cap_eff || c->umask != ti.umask)
+		ti.away = true;
 	bool ids = groups || c->fsgid != ti.fsgid || c->fsuid != ti.fsuid;
 	/*
 	 * Order matters: setgroups, setfsgid and setfsuid need CAP_SETGID/CAP_SETUID in our
@@ -226,7 +232,8 @@ int identity_assume(const sb_creds *c)
 
 int identity_restore(void)
 {
-	if (!ti.init)
+	/* The common case: the target's identity was ours (or restored already). */
+	if (!ti.init || !ti.away)
 		return 0;
 	sb_creds c = {
 		.fsuid = ti.base_fsuid,
@@ -236,7 +243,10 @@ int identity_restore(void)
 		.ngroups = ti.base_ngroups,
 	};
 	memcpy(c.groups, ti.base_groups, sizeof(c.groups));
-	return identity_assume(&c); /* only what differs costs a system call */
+	int r = identity_assume(&c); /* only what differs costs a system call */
+	if (r == 0)
+		ti.away = false;
+	return r;
 }
 
 int identity_enter_root_at(int dirfd, const char *name, bool *ret_changed)
