@@ -30,6 +30,8 @@ struct sb_listener {
 	/* Its filter notifies every call that changes an identity (we installed it, with
 	 * IDENT_WATCH_NRS): identities of its threads may be cached (tcache.h). */
 	bool ident_cache;
+	/* ... and leaves execs to the thread watch: no cache until the watch counts. */
+	bool execs_counted;
 	/* Its own workers, each blocked in RECV when idle (supervisor.c): the array under
 	 * s->lock, the count also read without it to decide whether to add one. At most
 	 * s->max_per_listener, so one tree or container whose calls block cannot hold every
@@ -98,6 +100,7 @@ struct sb_supervisor {
 	sb_features features;
 	size_t notif_size;
 	struct tcache *tcache; /* NULL without PIDFD_THREAD: identities are read every time */
+	bool thread_watch;     /* the cache may have the thread watch (tcache.h) */
 };
 
 struct sb_req {

@@ -432,13 +432,10 @@ static int probe_notif(sb_features *f)
 	return 0;
 }
 
-/* By loading and attaching it (then letting it go): privileges and lockdown count too. */
+/* Its capabilities and a map of its kind, made for real (twatch_probe). */
 static void probe_thread_watch(sb_features *f)
 {
-	struct twatch *w;
-	f->thread_watch = twatch_open(&w) == 0;
-	if (f->thread_watch)
-		twatch_close(w);
+	f->thread_watch = twatch_probe() == 0;
 }
 
 int sb_features_probe(sb_features *ret)

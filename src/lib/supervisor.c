@@ -514,9 +514,7 @@ int sb_supervisor_new(sb_supervisor **ret, const sb_supervisor_opts *opts)
 			goto fail;
 		}
 		tcache_init(s->tcache);
-		/* Where the kernel or our privileges refuse it, the pidfd poll does. */
-		if (s->features.thread_watch && !(opts && opts->no_thread_watch))
-			(void)twatch_open(&s->tcache->watch);
+		s->thread_watch = s->features.thread_watch && !(opts && opts->no_thread_watch);
 	}
 	s->notif_size = s->features.sizeof_notif > sizeof(struct seccomp_notif)
 				? s->features.sizeof_notif

@@ -279,7 +279,9 @@ int req_ident_early(sb_req *r)
 	if (r->ident_have)
 		return 0;
 	pid_t tid = (pid_t)r->notif->pid;
-	struct tcache *t = r->l->ident_cache ? r->s->tcache : NULL;
+	struct tcache *t = r->l->ident_cache && tcache_usable(r->s->tcache, r->l->execs_counted)
+				   ? r->s->tcache
+				   : NULL;
 	if (t && tcache_lookup(t, tid, &r->ident) == 0) {
 		r->ident_have = r->ident_unchecked = true;
 		return 0;

@@ -12,7 +12,9 @@
 void tcache_init(struct tcache *t)
 {
 	atomic_init(&t->gen, 1);
-	t->watch = NULL;
+	atomic_init(&t->watch, NULL);
+	t->watch_wanted = false;
+	atomic_init(&t->waiting, 0);
 	for (size_t i = 0; i < TCACHE_SLOTS; i++) {
 		pthread_mutex_init(&t->locks[i], NULL);
 		t->slots[i].tid = 0;
@@ -27,14 +29,37 @@ void tcache_destroy(struct tcache *t)
 		t->slots[i].fds = NULL;
 		pthread_mutex_destroy(&t->locks[i]);
 	}
-	twatch_close(t->watch);
-	t->watch = NULL;
+	twatch_close(atomic_load(&t->watch));
+	atomic_store(&t->watch, NULL);
+}
+
+bool tcache_watch_want(struct tcache *t, bool allowed)
+{
+	t->watch_wanted = t->watch_wanted || allowed;
+	return t->watch_wanted;
+}
+
+bool tcache_usable(struct tcache *t, bool execs_counted)
+{
+	if (!execs_counted || atomic_load_explicit(&t->watch, memory_order_acquire))
+		return true;
+	if (atomic_fetch_add(&t->waiting, 1) + 1 == WATCH_AFTER) {
+		/* One request gets here, and attaches it before its own answer: the tree's
+		 * calls after this one find it (other workers go on reading afresh). */
+		struct twatch *w;
+		if (twatch_open(&w) == 0) {
+			atomic_store_explicit(&t->watch, w, memory_order_release);
+			return true;
+		}
+	}
+	return false;
 }
 
 void tcache_stamp(struct tcache *t, struct tcache_ident *id)
 {
 	id->gen = atomic_load(&t->gen);
-	id->tcount = t->watch ? twatch_count(t->watch, id->tid) : 0;
+	struct twatch *w = atomic_load_explicit(&t->watch, memory_order_acquire);
+	id->tcount = w ? twatch_count(w, id->tid) : 0;
 }
 
 void tcache_bump(struct tcache *t)
@@ -89,7 +114,8 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	struct tcache_ident *e = &t->slots[i];
 	int r = -ENOENT;
 	if (e->tid == tid && e->fds) {
-		bool same = t->watch ? twatch_count(t->watch, tid) == e->tcount : alive(e->fds->pidfd);
+		struct twatch *w = atomic_load_explicit(&t->watch, memory_order_acquire);
+		bool same = w ? twatch_count(w, tid) == e->tcount : alive(e->fds->pidfd);
 		if (e->gen == atomic_load(&t->gen) && same) {
 			*ret = *e;
 			atomic_fetch_add(&e->fds->refs, 1);

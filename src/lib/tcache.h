@@ -26,6 +26,9 @@
 /* Direct-mapped by tid (a collision evicts). Each entry holds up to two fds: at most a
  * quarter of the usual 1024 fds a supervisor may have open (no cache below that). */
 #define TCACHE_SLOTS 128
+/* Requests read afresh, in trees that leave execs to the thread watch, before it is
+ * attached (tcache_usable): a dynamically linked program's start makes about 10. */
+#define WATCH_AFTER 32
 
 /*
  * The fds that name one thread, shared by its cache entry and the requests using it, and
@@ -55,7 +58,17 @@ struct tcache_ident {
 
 struct tcache {
 	_Atomic uint64_t gen;
-	struct twatch *watch; /* owned; NULL: liveness by pidfd poll, execs notified */
+	/*
+	 * The thread watch, owned, published here once it counts. A tree whose filter leaves
+	 * execs to it reads identities afresh until then. Attaching and detaching it cost
+	 * about a millisecond of system time on our VM (the tracepoints' static keys are
+	 * patched on every CPU), so a program that makes a few calls and ends never pays
+	 * for it: the WATCH_AFTER-th request that finds it missing attaches it. NULL for good
+	 * without it: liveness by pidfd poll, execs notified.
+	 */
+	struct twatch *_Atomic watch;
+	bool watch_wanted;   /* trees spawned from now on leave execs to the watch */
+	atomic_uint waiting; /* requests that found it wanted but not there yet */
 	/* One lock per slot: a thread has one call pending at a time, so two workers meet
 	 * on a slot only for two tids that collide (a lookup polls its pidfd under it). */
 	pthread_mutex_t locks[TCACHE_SLOTS];
@@ -63,6 +76,12 @@ struct tcache {
 };
 
 void tcache_init(struct tcache *t);
+/* Whether trees spawned from now on may leave execs to the thread watch (allowed: it can
+ * work here). Call under the engine's lock. */
+bool tcache_watch_want(struct tcache *t, bool allowed);
+/* Whether a tree may use the cache for this request: execs_counted, its filter left them
+ * to the watch, which must count by now (this request may be the one that attaches it). */
+bool tcache_usable(struct tcache *t, bool execs_counted);
 void tcache_destroy(struct tcache *t);
 /* Call before reading an identity that may be stored: its generation and tid count. */
 void tcache_stamp(struct tcache *t, struct tcache_ident *id);

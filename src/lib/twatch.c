@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 
 #include "macros.h"
 #include "twatch.h"
+
+/* CAP_PERFMON and CAP_BPF (5.8), which Debian 12's headers have, numbered here for older. */
+#define CAP_PERFMON_NR 38
+#define CAP_BPF_NR 39
 
 /* The inode of the initial pid namespace (PROC_PID_INIT_INO in the kernel's proc_ns.h). */
 #define PID_NS_INIT_INO 0xEFFFFFFCu
@@ -65,6 +70,50 @@ static bool pid_ns_initial(void)
 	return stat("/proc/thread-self/ns/pid", &st) == 0 && st.st_ino == PID_NS_INIT_INO;
 }
 
+static int map_create(size_t len)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = sizeof(uint32_t);
+	a.value_size = (uint32_t)len;
+	a.max_entries = 1; /* one value: the programs address it directly (BPF_PSEUDO_MAP_VALUE) */
+	a.map_flags = BPF_F_MMAPABLE;
+	int fd = (int)sys_bpf(BPF_MAP_CREATE, &a);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+static bool caps_allow(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	uint64_t eff = d[0].effective | ((uint64_t)d[1].effective << 32);
+	uint64_t bpf = 1ULL << CAP_BPF_NR, perfmon = 1ULL << CAP_PERFMON_NR;
+	uint64_t admin = 1ULL << CAP_SYS_ADMIN;
+	return (eff & admin) || ((eff & bpf) && (eff & perfmon));
+}
+
+int twatch_probe(void)
+{
+	/*
+	 * What twatch_open needs, at a fraction of its cost: the capabilities its program
+	 * type asks for, and an mmap-able map made for real. Loading a program is left to
+	 * twatch_open (its JIT image costs this VM a millisecond of cross-CPU work for each
+	 * load and free, which a probe at every start would pay for nothing).
+	 */
+	if (!pid_ns_initial())
+		return -EOPNOTSUPP;
+	if (!caps_allow())
+		return -EPERM;
+	int map = map_create(sizeof(uint64_t));
+	if (map < 0)
+		return map;
+	safe_close(map);
+	return 0;
+}
+
 void twatch_close(struct twatch *w)
 {
 	if (!w)
@@ -90,16 +139,9 @@ int twatch_open(struct twatch **ret)
 	w->map = w->prog_exit = w->prog_exec = w->link_exit = w->link_exec = -1;
 	w->len = TWATCH_SLOTS * sizeof(uint64_t);
 
-	union bpf_attr a;
-	memset(&a, 0, sizeof(a));
-	a.map_type = BPF_MAP_TYPE_ARRAY;
-	a.key_size = sizeof(uint32_t);
-	a.value_size = (uint32_t)w->len;
-	a.max_entries = 1; /* one value: the programs address it directly (BPF_PSEUDO_MAP_VALUE) */
-	a.map_flags = BPF_F_MMAPABLE;
-	int r = (int)sys_bpf(BPF_MAP_CREATE, &a);
+	int r = map_create(w->len);
 	if (r < 0)
-		goto fail_errno;
+		goto fail;
 	w->map = r;
 	/* Read-only for us: nothing here may move a count back. */
 	void *p = mmap(NULL, w->len, PROT_READ, MAP_SHARED, w->map, 0);

@@ -29,6 +29,8 @@ struct twatch {
  * and notifications name them as ours does).
  */
 int twatch_open(struct twatch **ret);
+/* Whether twatch_open can work here, at a fraction of its cost (it attaches nothing). */
+int twatch_probe(void);
 void twatch_close(struct twatch *w);
 
 /* The count of tid's slot; it only grows, and it has grown once tid's thread ended or

@@ -237,11 +237,19 @@ static int wait_status(pid_t pid)
 	return st;
 }
 
+/* Our open fds, but for the thread watch's BPF map, programs and links: the engine opens
+ * them once, at its first sb_spawn, and keeps them to the end (tcache.h). */
 static int count_fds(void)
 {
 	int n = 0;
-	for (int fd = 0; fd < 4096; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
+	for (int fd = 0; fd < 4096; fd++) {
+		if (fcntl(fd, F_GETFD) < 0)
+			continue;
+		char path[64], link[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t k = readlink(path, link, sizeof(link) - 1);
+		n += !(k > 0 && (link[k] = 0, !strncmp(link, "anon_inode:bpf", 14)));
+	}
 	return n;
 }
 
