@@ -1,8 +1,9 @@
 /* Launches a program under a filter. Between installing the filter and the supervisor
- * owning the listener, the child makes no system call at all: it publishes the listener's
- * number in shared memory and spins until the supervisor, which took the listener with
- * pidfd_getfd, says so. Any call it made there could be notified to a listener nobody
- * serves yet and deadlock (runc #4328), whatever handlers a library user registered. */
+ * owning the listener, the child makes no system call that the filter may notify: it
+ * publishes the listener's number in shared memory and spins (yielding, where sched_yield
+ * is not notified) until the supervisor, which took the listener with pidfd_getfd, says
+ * so. A notified call there would wait for a listener nobody serves yet and deadlock
+ * (runc #4328), whatever handlers a library user registered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

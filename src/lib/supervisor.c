@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +106,13 @@ void listener_unref(sb_listener *l)
  * every other one of the listener is busy starts another, so a handler that blocks stalls
  * no other request.
  *
- * Nothing wakes a RECV when the filter loses its last task, so a hung-up listener's
- * workers are woken by a signal of ours (SB_WAKE_SIGNAL), and only while they wait in
- * RECV: a signal that interrupts ADDFD|SEND answers the target 0 with no fd on 6.18
+ * When the filter loses its last task, a RECV that waits returns ENOENT since 6.11
+ * (95036a7), and every RECV after it at once; older kernels leave it waiting. A worker that gets
+ * ENOENT asks the listener whether it hung up and leaves then: looping on RECV until the
+ * loop's thread took the hang-up from epoll held a CPU that thread needed, up to a 4 ms
+ * tick (half the starts of `sysbroker run -- true` took 8 ms instead of 4). Otherwise a
+ * hung-up listener's workers are woken by a signal of ours (SB_WAKE_SIGNAL), and only
+ * while they wait in RECV: a signal that interrupts ADDFD|SEND answers the target 0 with no fd on 6.18
  * (kernel-api.md §2.10). Each worker publishes W_RECV before it checks whether the
  * listener is dead and waits; the waker signals only a worker it moves from W_RECV to
  * W_WOKEN, and a worker that finds itself moved when RECV returns waits for the signal to
@@ -172,6 +177,13 @@ static int recv_wakeable(int fd, struct seccomp_notif *n, size_t size, bool *wok
 }
 
 static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detached);
+
+/* No task uses the listener's filter any more (a seccomp listener polls POLLHUP then). */
+static bool hung_up(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return syscall(SYS_poll, &p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
 
 /* The engine's threads alive, pool and listeners' (s->lock held). */
 static unsigned threads_locked(const sb_supervisor *s)
@@ -327,6 +339,8 @@ static void *listener_worker(void *arg)
 		}
 		if (r == 0)
 			listener_serve(s, l, n);
+		else if (r == -ENOENT && hung_up(l->fd))
+			break; /* no task uses the filter any more: RECV would return at once */
 		else if (r != -ENOENT && r != -EINTR) /* ENOENT: the target left first */
 			usleep(1000); /* not seen on a live fd; do not spin on it */
 	}

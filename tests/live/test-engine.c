@@ -810,13 +810,15 @@ static int h_passthrough(sb_req *r, void *ud)
 
 TEST_TIMEOUT(spawn_with_handlers_on_read_write_close, 30)
 {
-	/* The hand-off makes no system call, so even handlers on the calls a hand-off
-	 * would naturally use (read, write, close) cannot deadlock the launch. */
+	/* The hand-off makes no system call the filter notifies, so even handlers on the
+	 * calls a hand-off would naturally use (read, write, close, and sched_yield, which
+	 * its spin makes when it is not notified) cannot deadlock the launch. */
 	sb_supervisor *s = new_sup();
 	ASSERT_EQ(sb_on_syscall(s, SYS_getppid, h_magic, NULL), 0);
 	ASSERT_EQ(sb_on_syscall(s, SYS_write, h_passthrough, NULL), 0);
 	ASSERT_EQ(sb_on_syscall(s, SYS_read, h_passthrough, NULL), 0);
 	ASSERT_EQ(sb_on_syscall(s, SYS_close, h_passthrough, NULL), 0);
+	ASSERT_EQ(sb_on_syscall(s, SYS_sched_yield, h_passthrough, NULL), 0);
 	int pidfd;
 	pid_t pid = spawn_mode(s, "getppid", &pidfd);
 	ASSERT_EQ(wait_status(pid), 0);
