@@ -61,9 +61,8 @@ struct tcache {
 	/*
 	 * The thread watch, owned, published here once it counts. A tree whose filter leaves
 	 * execs to it reads identities afresh until then. Attaching and detaching it cost
-	 * about a millisecond of system time on our VM (the tracepoints' static keys are
-	 * patched on every CPU), so a program that makes a few calls and ends never pays
-	 * for it: the WATCH_AFTER-th request that finds it missing attaches it. NULL for good
+	 * about a millisecond on our VM (0.6 ms to load and attach, 0.4 ms to let go), so a
+	 * program that makes a few calls and ends never pays for it: the WATCH_AFTER-th request that finds it missing attaches it. NULL for good
 	 * without it: liveness by pidfd poll, execs notified.
 	 */
 	struct twatch *_Atomic watch;
