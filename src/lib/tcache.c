@@ -59,6 +59,7 @@ void tcache_stamp(struct tcache *t, struct tcache_ident *id)
 {
 	id->gen = atomic_load(&t->gen);
 	struct twatch *w = atomic_load_explicit(&t->watch, memory_order_acquire);
+	id->watched = w != NULL;
 	id->tcount = w ? twatch_count(w, id->tid) : 0;
 }
 
@@ -115,7 +116,9 @@ int tcache_lookup(struct tcache *t, pid_t tid, struct tcache_ident *ret)
 	int r = -ENOENT;
 	if (e->tid == tid && e->fds) {
 		struct twatch *w = atomic_load_explicit(&t->watch, memory_order_acquire);
-		bool same = w ? twatch_count(w, tid) == e->tcount : alive(e->fds->pidfd);
+		/* An entry read before the watch counted has no count to compare. */
+		bool same = w && e->watched ? twatch_count(w, tid) == e->tcount
+					    : alive(e->fds->pidfd);
 		if (e->gen == atomic_load(&t->gen) && same) {
 			*ret = *e;
 			atomic_fetch_add(&e->fds->refs, 1);

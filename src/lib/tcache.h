@@ -46,6 +46,7 @@ struct tcache_ident {
 	struct tcache_fds *fds; /* one reference */
 	uint64_t gen; /* the generation read before the identity was */
 	uint64_t tcount; /* with the thread watch: its tid slot's count, read before too */
+	bool watched;    /* tcount was read (else only the pidfd poll can prove the thread) */
 	int userns_foreign; /* its user namespace is not ours: 1, 0, or -1 unknown */
 	pid_t tgid;         /* its thread group, in our pid namespace */
 	uint64_t cap_prm;   /* CapPrm as its status shows it */
