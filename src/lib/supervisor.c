@@ -455,6 +455,10 @@ static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, bool detac
 
 static int worker_spawn_locked(sb_supervisor *s)
 {
+	/* sb_supervisor_free joins s->workers: none may be added (nor the array moved)
+	 * once it has set stopping under the lock. */
+	if (atomic_load(&s->stopping))
+		return -ECANCELED;
 	pthread_t *w = realloc(s->workers, (s->n_workers + 1) * sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -584,14 +588,23 @@ void sb_supervisor_free(sb_supervisor *s)
 {
 	if (!s)
 		return;
+	/*
+	 * Under the lock: a pool worker busy in a handler may be growing the pool (realloc
+	 * of s->workers) right now; after this no worker is added, and the array we join
+	 * stays where it is (ASan caught a join reading the array a realloc had freed).
+	 */
+	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->stopping, true);
+	pthread_t *workers = s->workers;
+	unsigned n_workers = s->n_workers;
+	pthread_mutex_unlock(&s->lock);
 	if (s->wakefd >= 0) {
 		uint64_t one = 1;
 		(void)!write(s->wakefd, &one, sizeof(one));
 	}
-	for (unsigned i = 0; i < s->n_workers; i++)
-		pthread_join(s->workers[i], NULL);
-	free(s->workers);
+	for (unsigned i = 0; i < n_workers; i++)
+		pthread_join(workers[i], NULL);
+	free(workers);
 	for (size_t i = 0; i < s->n_sources; i++) {
 		struct source *src = &s->sources[i];
 		if (src->used && src->kind == SOURCE_LISTENER)
